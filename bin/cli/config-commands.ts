@@ -9,7 +9,10 @@ import { describeConfig } from "../../shared/config/describe.ts";
 import { EXIT } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 
-const issueJson = (issue: ConfigIssue) => ({ path: formatPath(issue.path), message: issue.message });
+const issueJson = (issue: ConfigIssue) => ({
+  path: formatPath(issue.path),
+  message: issue.message,
+});
 
 /** Prints every error and warning at once; returns the exit code for an invalid file. */
 export function reportInvalid(
@@ -20,7 +23,13 @@ export function reportInvalid(
   json: boolean,
 ): number {
   if (json) {
-    io.out(JSON.stringify({ valid: false, errors: errors.map(issueJson), warnings: warnings.map(issueJson) }, null, 2));
+    io.out(
+      JSON.stringify(
+        { valid: false, errors: errors.map(issueJson), warnings: warnings.map(issueJson) },
+        null,
+        2,
+      ),
+    );
   } else {
     io.err(`${file}: ${errors.length} error${errors.length === 1 ? "" : "s"}; nothing was run.`);
     for (const issue of errors) io.err(`  error: ${formatIssue(issue)}`);
@@ -30,13 +39,22 @@ export function reportInvalid(
 }
 
 /** `vor-power config check --config FILE [--json]` */
-export async function configCheck(io: CliIo, options: { config: string; json?: boolean }): Promise<number> {
+export async function configCheck(
+  io: CliIo,
+  options: { config: string; json?: boolean },
+): Promise<number> {
   const result = await loadConfig(options.config);
-  if (!result.ok) return reportInvalid(io, options.config, result.errors, result.warnings, options.json === true);
+  if (!result.ok)
+    return reportInvalid(io, options.config, result.errors, result.warnings, options.json === true);
   if (options.json) {
     io.out(
       JSON.stringify(
-        { valid: true, errors: [], warnings: result.warnings.map(issueJson), policy: describeConfig(result.config) },
+        {
+          valid: true,
+          errors: [],
+          warnings: result.warnings.map(issueJson),
+          policy: describeConfig(result.config),
+        },
         null,
         2,
       ),
@@ -44,7 +62,9 @@ export async function configCheck(io: CliIo, options: { config: string; json?: b
     return EXIT.done;
   }
   const count = result.warnings.length;
-  io.out(`${options.config}: valid${count > 0 ? ` (${count} warning${count === 1 ? "" : "s"})` : ""}.`);
+  io.out(
+    `${options.config}: valid${count > 0 ? ` (${count} warning${count === 1 ? "" : "s"})` : ""}.`,
+  );
   for (const issue of result.warnings) io.out(`  warning: ${formatIssue(issue)}`);
   io.out("");
   for (const line of describeConfig(result.config)) io.out(line);
@@ -57,6 +77,8 @@ export function printSchema(io: CliIo, which: string): number {
     io.out(JSON.stringify(configJsonSchema(), null, 2));
     return EXIT.done;
   }
-  io.err(`schema: expected config, found ${JSON.stringify(which)}; fix: run vor-power schema config`);
+  io.err(
+    `schema: expected config, found ${JSON.stringify(which)}; fix: run vor-power schema config`,
+  );
   return EXIT.usage;
 }

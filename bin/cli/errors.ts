@@ -1,9 +1,6 @@
 /** A mistake in how the command was called or in its input: exit code 2, nothing was run. */
 export class UsageError extends Error {
   override name = "UsageError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** Exit codes (DESIGN.md, "The CLI"): 0 done, 1 failed at run time, 2 bad usage, config or input. */

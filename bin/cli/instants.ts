@@ -22,9 +22,9 @@ export function formatUtc(instant: Date): string {
   return instant.toISOString().replace(/\.000Z$/, "Z");
 }
 
-/** "Wed 2026-11-25 07:00 GMT" in the given zone. */
+/** "Wed 2026-11-25 07:00 +00:00" in the given zone (an offset is unambiguous; "GMT+1" is not). */
 export function formatLocal(instant: Date, timezone: string): string {
-  return DateTime.fromJSDate(instant, { zone: timezone }).toFormat("ccc yyyy-LL-dd HH:mm ZZZZ");
+  return DateTime.fromJSDate(instant, { zone: timezone }).toFormat("ccc yyyy-LL-dd HH:mm ZZ");
 }
 
 /** "2026-11-25 07:00Z" */

@@ -20,7 +20,9 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .description("Validate the config and print the policy in plain words.")
     .requiredOption("--config <file>", "the vor-power config (YAML or JSON)")
     .option("--json", "machine-readable output")
-    .action(async (options: { config: string; json?: boolean }) => setCode(await configCheck(io, options)));
+    .action(async (options: { config: string; json?: boolean }) =>
+      setCode(await configCheck(io, options)),
+    );
 
   program
     .command("schema")
@@ -28,13 +30,17 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .argument("<which>", "config")
     .action((which: string) => setCode(printSchema(io, which)));
 
-  const schedule = program.command("schedule").description("Evaluate and preview power windows and run schedules.");
+  const schedule = program
+    .command("schedule")
+    .description("Evaluate and preview power windows and run schedules.");
   schedule
     .command("eval")
     .description("Print each schedule's state (running, stopped or any) at an instant, as JSON.")
     .requiredOption("--config <file>", "the vor-power config (only its schedules are read)")
     .option("--at <iso>", "the instant, with Z or an offset (default: now)")
-    .action(async (options: { config: string; at?: string }) => setCode(await scheduleEval(io, options)));
+    .action(async (options: { config: string; at?: string }) =>
+      setCode(await scheduleEval(io, options)),
+    );
   schedule
     .command("preview")
     .description("List when each schedule turns on and off and when each run schedule fires.")

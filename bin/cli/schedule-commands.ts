@@ -21,7 +21,10 @@ function compiled<T>(result: { ok: true; value: T } | { ok: false }): T {
 }
 
 /** `vor-power schedule eval --config FILE [--at ISO]`: always JSON (DESIGN.md, "The CLI"). */
-export async function scheduleEval(io: CliIo, options: { config: string; at?: string }): Promise<number> {
+export async function scheduleEval(
+  io: CliIo,
+  options: { config: string; at?: string },
+): Promise<number> {
   const at = options.at === undefined ? io.now() : parseInstant(options.at, "--at");
   const result = await loadScheduleSections(options.config);
   if (!result.ok) return reportInvalid(io, options.config, result.errors, result.warnings, false);
@@ -36,7 +39,9 @@ export async function scheduleEval(io: CliIo, options: { config: string; at?: st
 function parseDays(text: string): number {
   const days = Number(text);
   if (!Number.isInteger(days) || days < 1 || days > 366) {
-    throw new UsageError(`--days: expected a whole number from 1 to 366, found ${JSON.stringify(text)}; fix: e.g. --days 7`);
+    throw new UsageError(
+      `--days: expected a whole number from 1 to 366, found ${JSON.stringify(text)}; fix: e.g. --days 7`,
+    );
   }
   return days;
 }
@@ -54,7 +59,8 @@ export async function schedulePreview(
       : parseInstant(options.from, "--from");
   const to = new Date(from.getTime() + days * DAY_MS);
   const result = await loadScheduleSections(options.config);
-  if (!result.ok) return reportInvalid(io, options.config, result.errors, result.warnings, options.json === true);
+  if (!result.ok)
+    return reportInvalid(io, options.config, result.errors, result.warnings, options.json === true);
 
   const schedules = Object.entries(result.config.schedules).map(([name, schedule]) => ({
     name,
@@ -96,7 +102,10 @@ export async function schedulePreview(
                 timezone: run.timezone,
                 pool: run.pool,
                 hosts: run.hosts,
-                firings: firings.map((f) => ({ at: formatUtc(f), atLocal: formatLocal(f, run.timezone) })),
+                firings: firings.map((f) => ({
+                  at: formatUtc(f),
+                  atLocal: formatLocal(f, run.timezone),
+                })),
               },
             ]),
           ),
@@ -108,12 +117,17 @@ export async function schedulePreview(
     return EXIT.done;
   }
 
-  io.out(`Preview from ${formatUtcShort(from)} for ${days} day${days === 1 ? "" : "s"} (UTC, then each schedule's own time zone).`);
-  for (const warning of result.warnings) io.out(`  warning: ${warning.path.join(".")}: ${warning.message}`);
+  io.out(
+    `Preview from ${formatUtcShort(from)} for ${days} day${days === 1 ? "" : "s"} (UTC, then each schedule's own time zone).`,
+  );
+  for (const warning of result.warnings)
+    io.out(`  warning: ${warning.path.join(".")}: ${warning.message}`);
   for (const { name, timezone, segments } of schedules) {
     io.out("");
     io.out(`schedule ${name} (${timezone})`);
-    io.out(`  ${"state".padEnd(8)} ${"from (UTC)".padEnd(18)} ${"until (UTC)".padEnd(18)} ${"from (local)".padEnd(26)} until (local)`);
+    io.out(
+      `  ${"state".padEnd(8)} ${"from (UTC)".padEnd(18)} ${"until (UTC)".padEnd(18)} ${"from (local)".padEnd(26)} until (local)`,
+    );
     for (const segment of segments) {
       io.out(
         `  ${segment.state.padEnd(8)} ${formatUtcShort(segment.from).padEnd(18)} ${formatUtcShort(segment.to).padEnd(18)} ${formatLocal(segment.from, timezone).padEnd(26)} ${formatLocal(segment.to, timezone)}`,
@@ -122,7 +136,9 @@ export async function schedulePreview(
   }
   for (const { name, run, firings } of runSchedules) {
     io.out("");
-    io.out(`run schedule ${name} ("${run.cron}", ${run.timezone}) -> pool ${run.pool}, ${run.hosts} host${run.hosts === 1 ? "" : "s"}`);
+    io.out(
+      `run schedule ${name} ("${run.cron}", ${run.timezone}) -> pool ${run.pool}, ${run.hosts} host${run.hosts === 1 ? "" : "s"}`,
+    );
     if (firings.length === 0) io.out("  no firing in this range");
     for (const firing of firings) {
       io.out(`  fires ${formatUtcShort(firing).padEnd(18)} ${formatLocal(firing, run.timezone)}`);

@@ -75,7 +75,9 @@ export function describeConfig(config: Config): string[] {
   const notices = [
     `State in ${config.state.provider} table ${config.state.table}`,
     config.alerts ? `alerts to ${config.alerts.topicArn}` : "alerts to the logs only",
-    config.consul ? `ready hosts registered in Consul as ${config.consul.service}` : "ready hosts marked by tag only (no Consul)",
+    config.consul
+      ? `ready hosts registered in Consul as ${config.consul.service}`
+      : "ready hosts marked by tag only (no Consul)",
   ];
   lines.push(`${notices.join("; ")}.`);
   return lines;

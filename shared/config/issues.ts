@@ -60,7 +60,10 @@ function closest(word: string, candidates: readonly string[]): string | undefine
   let best: { key: string; distance: number } | undefined;
   for (const key of candidates) {
     const distance = editDistance(word.toLowerCase(), key.toLowerCase());
-    if (distance <= Math.max(2, Math.floor(key.length / 4)) && (!best || distance < best.distance)) {
+    if (
+      distance <= Math.max(2, Math.floor(key.length / 4)) &&
+      (!best || distance < best.distance)
+    ) {
       best = { key, distance };
     }
   }
@@ -143,7 +146,8 @@ export function fromZodIssues(
       case "too_big": {
         const bound = String(issue.code === "too_small" ? issue.minimum : issue.maximum);
         const word = issue.code === "too_small" ? "at least" : "at most";
-        const what = issue.origin === "array" ? `a list with ${word} ${bound} items` : `${word} ${bound}`;
+        const what =
+          issue.origin === "array" ? `a list with ${word} ${bound} items` : `${word} ${bound}`;
         out.push({ path, message: `expected ${what}, found ${found}; fix: change it to ${what}` });
         break;
       }

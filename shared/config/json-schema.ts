@@ -6,6 +6,7 @@ export function configJsonSchema(): Record<string, unknown> {
   return {
     ...z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }),
     title: "vor-power configuration",
-    description: "vor-power config (DESIGN.md, Configuration). Durations are text such as 90s, 20m, 3h.",
+    description:
+      "vor-power config (DESIGN.md, Configuration). Durations are text such as 90s, 20m, 3h.",
   };
 }

@@ -5,7 +5,9 @@ import type { Config, ScheduleSections } from "./schema.ts";
 
 // The only I/O of the config module: reading the file. Parsing and rules stay pure.
 
-async function readRaw(file: string): Promise<{ ok: true; raw: unknown } | { ok: false; errors: ConfigIssue[] }> {
+async function readRaw(
+  file: string,
+): Promise<{ ok: true; raw: unknown } | { ok: false; errors: ConfigIssue[] }> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -33,5 +35,7 @@ export async function loadConfig(file: string): Promise<ParseResult<Config>> {
 /** Reads a config file and validates only its schedules and run schedules. */
 export async function loadScheduleSections(file: string): Promise<ParseResult<ScheduleSections>> {
   const read = await readRaw(file);
-  return read.ok ? parseScheduleSections(read.raw) : { ok: false, errors: read.errors, warnings: [] };
+  return read.ok
+    ? parseScheduleSections(read.raw)
+    : { ok: false, errors: read.errors, warnings: [] };
 }

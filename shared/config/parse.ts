@@ -18,16 +18,20 @@ export type ParseResult<T> =
  * Reads YAML or JSON text (JSON is YAML) into plain data. Duplicate keys are errors: in a safety
  * config the second value silently winning is a trap.
  */
-export function readConfigText(text: string): { ok: true; raw: unknown } | { ok: false; errors: ConfigIssue[] } {
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+export function readConfigText(
+  text: string,
+): { ok: true; raw: unknown } | { ok: false; errors: ConfigIssue[] } {
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (document.errors.length > 0) {
     return {
       ok: false,
       errors: document.errors.map((error) => {
-        const [line, column] = error.linePos?.[0] ? [error.linePos[0].line, error.linePos[0].col] : [0, 0];
+        const [line, column] = error.linePos?.[0]
+          ? [error.linePos[0].line, error.linePos[0].col]
+          : [0, 0];
         return {
           path: [],
-          message: `expected valid YAML or JSON, found a syntax error at line ${line}, column ${column} (${error.message.split("\n")[0] ?? ""}); fix: correct the file there`,
+          message: `expected valid YAML or JSON, found a syntax error at line ${line}, column ${column} (${(error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}); fix: correct the file there`,
         };
       }),
     };
@@ -35,13 +39,11 @@ export function readConfigText(text: string): { ok: true; raw: unknown } | { ok:
   return { ok: true, raw: document.toJS() as unknown };
 }
 
-type Sections = z.core.$ZodLooseShape;
-
 /**
  * Validates each section (and each named entry of a map section) on its own, so one broken pool
  * never hides the errors of another, and cross-field rules still run on every part that parsed.
  */
-function parseSections<S extends z.ZodObject<Sections>>(
+function parseSections<S extends z.ZodObject>(
   schema: S,
   raw: unknown,
 ): { parts: Partial<z.output<S>>; errors: ConfigIssue[] } {
@@ -64,7 +66,7 @@ function parseSections<S extends z.ZodObject<Sections>>(
   if (unknown.length > 0) {
     errors.push(
       ...fromZodIssues(
-        [{ code: "unrecognized_keys", keys: unknown, path: [], message: "", input: raw }],
+        [{ code: "unrecognized_keys", keys: unknown, path: [], message: "", input: record }],
         raw,
         knownKeys,
       ),
@@ -100,7 +102,8 @@ function knownEntrySchema(section: z.ZodType): z.ZodType | undefined {
   let node: z.core.$ZodType = section;
   for (;;) {
     const def = node._zod.def;
-    if (def.type === "default" || def.type === "optional") node = (def as z.core.$ZodDefaultDef).innerType;
+    if (def.type === "default" || def.type === "optional")
+      node = (def as z.core.$ZodDefaultDef).innerType;
     else if (def.type === "record") return (def as z.core.$ZodRecordDef).valueType as z.ZodType;
     else return undefined;
   }

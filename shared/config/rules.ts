@@ -62,7 +62,13 @@ function hasNumericWeekday(field: string | string[]): boolean {
   return texts.some((text) =>
     text
       .split(/[,-]/)
-      .map((part) => part.trim().replace(/\/\d+$/, "").replace(/#\d$/, "").replace(/L$/i, ""))
+      .map((part) =>
+        part
+          .trim()
+          .replace(/\/\d+$/, "")
+          .replace(/#\d$/, "")
+          .replace(/L$/i, ""),
+      )
       .some((part) => /^\d+$/.test(part)),
   );
 }
@@ -91,7 +97,11 @@ export function checkConfigRules(
       });
     }
     if (pool.max === 0) {
-      warnings.push({ path: at("max"), message: "expected at least 1, found 0; this pool never starts a host; fix: raise max if that is not intended" });
+      warnings.push({
+        path: at("max"),
+        message:
+          "expected at least 1, found 0; this pool never starts a host; fix: raise max if that is not intended",
+      });
     }
 
     // Windows name schedules that exist; a missing one would silently give no floor.
@@ -112,9 +122,11 @@ export function checkConfigRules(
 
     // Busy sources: the midtier is required (drains rely on it recording runs before dispatch),
     // and every named source must be configured. Unset means every configured source.
-    const configured = (["rabbitmq", "midtier"] as const).filter((s) => parts.signals?.[s] !== undefined);
+    const configured = (["rabbitmq", "midtier"] as const).filter(
+      (s) => parts.signals?.[s] !== undefined,
+    );
     const rawBusy = rawObject(rawPools[name]).busy;
-    const busy: BusySource[] = pool.busy ?? (configured.length > 0 ? [...configured] : ["midtier"]);
+    const busy: BusySource[] = pool.busy ?? [...new Set<BusySource>([...configured, "midtier"])];
     if (!busy.includes("midtier")) {
       errors.push({
         path: at("busy"),
@@ -168,8 +180,12 @@ export function checkConfigRules(
     pools[name] = { ...pool, busy };
   }
 
-  if (parts.pools !== undefined && Object.keys(parts.pools).length === 0) {
-    errors.push({ path: ["pools"], message: "expected at least one pool, found none; fix: add a pool (see examples/vor-power.yaml)" });
+  if (parts.pools !== undefined && poolNames.length === 0) {
+    errors.push({
+      path: ["pools"],
+      message:
+        "expected at least one pool, found none; fix: add a pool (see examples/vor-power.yaml)",
+    });
   }
 
   parts.signals?.rabbitmq?.requestQueues.forEach((queue, index) => {
@@ -190,10 +206,18 @@ export function checkConfigRules(
     });
   }
   if (parts.bootstrap !== undefined && parts.bootstrap.playpens.length === 0) {
-    warnings.push({ path: ["bootstrap", "playpens"], message: "expected at least one playpen, found none; hosts will be marked ready without any mount check; fix: list the midtier's playpen directories" });
+    warnings.push({
+      path: ["bootstrap", "playpens"],
+      message:
+        "expected at least one playpen, found none; hosts will be marked ready without any mount check; fix: list the midtier's playpen directories",
+    });
   }
   if (parts.alerts === undefined && raw !== undefined) {
-    warnings.push({ path: ["alerts"], message: "expected an alert destination, found none; alerts (quarantine, protected pools, blind pools) go to the logs only; fix: add alerts: { provider: sns, topicArn: ... }" });
+    warnings.push({
+      path: ["alerts"],
+      message:
+        "expected an alert destination, found none; alerts (quarantine, protected pools, blind pools) go to the logs only; fix: add alerts: { provider: sns, topicArn: ... }",
+    });
   }
 
   if (errors.length > 0) return result;

@@ -109,15 +109,24 @@ export const rabbitmqSchema = z.strictObject({
   password: secretRefSchema,
   timeout: durationSchema.default(5_000),
   requestQueues: z
-    .array(z.strictObject({ vhost: z.string().default("/"), queue: z.string().min(1), pool: z.string() }))
+    .array(
+      z.strictObject({
+        vhost: z.string().default("/"),
+        queue: z.string().min(1),
+        pool: z.string(),
+      }),
+    )
     .default([]),
   runQueues: z
     .strictObject({
       vhost: z.string().default("/"),
-      pattern: regexText("^vor\\.run\\.(?<runId>[^.]+)\\.").refine((text) => text.includes("(?<runId>"), {
-        error: (issue) =>
-          `expected a pattern with a named group (?<runId>...) that captures the run id, found ${JSON.stringify(issue.input)}; fix: e.g. "^vor\\\\.run\\\\.(?<runId>[^.]+)\\\\."`,
-      }),
+      pattern: regexText("^vor\\.run\\.(?<runId>[^.]+)\\.").refine(
+        (text) => text.includes("(?<runId>"),
+        {
+          error: (issue) =>
+            `expected a pattern with a named group (?<runId>...) that captures the run id, found ${JSON.stringify(issue.input)}; fix: e.g. "^vor\\\\.run\\\\.(?<runId>[^.]+)\\\\."`,
+        },
+      ),
     })
     .optional(),
   hostOf: z.enum(["connectionName", "peerAddress"]).default("connectionName"),
