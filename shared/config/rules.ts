@@ -27,14 +27,6 @@ export function checkScheduleRules(
     const compiled = compileSchedule(schedule);
     if (compiled.ok) result.warnings.push(...prefixed(["schedules", name], compiled.warnings));
     else result.errors.push(...prefixed(["schedules", name], compiled.issues));
-    schedule.periods.forEach((period, index) => {
-      if (period.weekdays !== undefined && hasNumericWeekday(period.weekdays)) {
-        result.warnings.push({
-          path: ["schedules", name, "periods", index, "weekdays"],
-          message: `expected weekday names (mon-fri), found numbers; windows count 0 = Monday (Instance Scheduler) while run schedules' cron counts 0 = Sunday; fix: write names to avoid the mix-up`,
-        });
-      }
-    });
   }
   for (const [name, runSchedule] of Object.entries(parts.runSchedules ?? {})) {
     const compiled = compileRunSchedule(runSchedule);
@@ -55,22 +47,6 @@ export function checkScheduleRules(
     }
   }
   return result;
-}
-
-function hasNumericWeekday(field: string | string[]): boolean {
-  const texts = Array.isArray(field) ? field : [field];
-  return texts.some((text) =>
-    text
-      .split(/[,-]/)
-      .map((part) =>
-        part
-          .trim()
-          .replace(/\/\d+$/, "")
-          .replace(/#\d$/, "")
-          .replace(/L$/i, ""),
-      )
-      .some((part) => /^\d+$/.test(part)),
-  );
 }
 
 /** Every cross-field rule of a full config; on success also returns the normalised config. */
