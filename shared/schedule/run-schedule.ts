@@ -1,8 +1,8 @@
 import { Cron } from "croner";
 import { InvariantError } from "./errors.ts";
-import { invalidZoneMessage } from "./schedule.ts";
+import { fieldsOf, readTimezone } from "./schedule.ts";
 import { describeValue, quote, type Compiled, type ScheduleIssue } from "./types.ts";
-import { instantOfWallClock, isValidTimeZone, offsetMsAt } from "./zoned-time.ts";
+import { instantOfWallClock, offsetMsAt } from "./zoned-time.ts";
 
 /** A scheduled run as written in config: standard 5-field cron in a time zone. */
 export interface RunScheduleInput {
@@ -42,16 +42,10 @@ const CRON_OPTIONS = { timezone: "UTC", mode: "5-part" } as const;
  * uses numbers, since cron's day 0 is Sunday while windows number Monday 0.
  */
 export function compileRunSchedule(input: RunScheduleInput): Compiled<RunSchedule> {
-  const raw: unknown = input;
-  const fields: Record<string, unknown> =
-    typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>) : {};
+  const fields = fieldsOf(input);
   const issues: ScheduleIssue[] = [];
   const warnings: ScheduleIssue[] = [];
-
-  const timezone = fields["timezone"];
-  if (typeof timezone !== "string" || !isValidTimeZone(timezone)) {
-    issues.push({ path: ["timezone"], message: invalidZoneMessage(timezone) });
-  }
+  const timezone = readTimezone(fields, issues);
 
   const cron = fields["cron"];
   const wallClock = typeof cron === "string" ? parseCron(cron, issues, warnings) : undefined;
@@ -62,7 +56,7 @@ export function compileRunSchedule(input: RunScheduleInput): Compiled<RunSchedul
     });
   }
 
-  if (issues.length > 0 || !wallClock || typeof cron !== "string" || typeof timezone !== "string") {
+  if (issues.length > 0 || !wallClock || typeof cron !== "string" || timezone === undefined) {
     return { ok: false, issues };
   }
   const nextWallTime = (wallMs: number): number | null =>

@@ -20,16 +20,10 @@ export interface Schedule {
  * with warnings (numeric weekdays).
  */
 export function compileSchedule(input: ScheduleInput): Compiled<Schedule> {
-  const raw: unknown = input;
-  const fields: Record<string, unknown> =
-    typeof raw === "object" && raw !== null ? (raw as Record<string, unknown>) : {};
+  const fields = fieldsOf(input);
   const issues: ScheduleIssue[] = [];
   const warnings: ScheduleIssue[] = [];
-
-  const timezone = fields["timezone"];
-  if (typeof timezone !== "string" || !isValidTimeZone(timezone)) {
-    issues.push({ path: ["timezone"], message: invalidZoneMessage(timezone) });
-  }
+  const timezone = readTimezone(fields, issues);
 
   const periods: Period[] = [];
   const rawPeriods = fields["periods"];
@@ -47,8 +41,24 @@ export function compileSchedule(input: ScheduleInput): Compiled<Schedule> {
     });
   }
 
-  if (issues.length > 0 || typeof timezone !== "string") return { ok: false, issues };
+  if (issues.length > 0 || timezone === undefined) return { ok: false, issues };
   return { ok: true, value: { timezone, periods }, warnings };
+}
+
+/** The input's fields; bad runtime types (a YAML scalar where a map belongs) read as none. */
+export function fieldsOf(input: unknown): Record<string, unknown> {
+  return typeof input === "object" && input !== null ? (input as Record<string, unknown>) : {};
+}
+
+/** The input's IANA time zone, or an issue at ["timezone"] (and undefined). */
+export function readTimezone(
+  fields: Record<string, unknown>,
+  issues: ScheduleIssue[],
+): string | undefined {
+  const timezone = fields["timezone"];
+  if (typeof timezone === "string" && isValidTimeZone(timezone)) return timezone;
+  issues.push({ path: ["timezone"], message: invalidZoneMessage(timezone) });
+  return undefined;
 }
 
 /** The message for a time zone that `isValidTimeZone` rejects; shared with run schedules. */
