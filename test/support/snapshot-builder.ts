@@ -31,10 +31,9 @@ export function host(
   launchedAt?: string,
 ): HostSnapshot {
   const out: Record<string, string> = { "vor:pool": "compute" };
-  for (const [key, value] of Object.entries(tags)) {
+  for (const [key, value] of Object.entries(tags) as [string, string][]) {
     if (!(key in TAG)) throw new Error(`host(): unknown tag field ${key}`);
-    const name = TAG[key as keyof typeof TAG];
-    if (value !== undefined) out[name] = value;
+    out[TAG[key as keyof typeof TAG]] = value;
   }
   return { id, cloudState, tags: out, ...(launchedAt ? { launchedAt } : {}) };
 }
