@@ -31,7 +31,7 @@ export function host(
   launchedAt?: string,
 ): HostSnapshot {
   const out: Record<string, string> = { "vor:pool": "compute" };
-  for (const [key, value] of Object.entries(tags) as [string, string][]) {
+  for (const [key, value] of Object.entries<string>(tags)) {
     if (!(key in TAG)) throw new Error(`host(): unknown tag field ${key}`);
     out[TAG[key as keyof typeof TAG]] = value;
   }
