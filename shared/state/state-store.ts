@@ -22,7 +22,11 @@ export interface Claim {
   readonly expiresAt: Date;
 }
 
-/** A change to a pool's control state, applied atomically by the store. */
+/**
+ * A change to a pool's control state, applied atomically by the store. Pure, and it may run more
+ * than once: writes made outside the lease (`addSubmitted`, `recordBootstrapResults`) can race an
+ * update, so real adapters check a version (DynamoDB condition, Table Storage ETag) and retry.
+ */
 export type ControlUpdate = (control: PoolControl) => PoolControl;
 
 export interface StateStore {
@@ -41,11 +45,18 @@ export interface StateStore {
    */
   addSubmitted(pool: string, run: PoolControl["submitted"][number]): Promise<void>;
 
-  /** Takes the pool's lease if it is free or expired at `now`; null when another holds it. */
+  /**
+   * Takes the pool's lease if it is free or expired at `now`; null while any holder has it (the
+   * same owner included: a lease is never re-entered).
+   */
   acquireLease(pool: string, owner: string, now: Date, ttlMs: number): Promise<Lease | null>;
   /** Extends a held lease; null when it was lost (expired and taken, or released). */
   renewLease(lease: Lease, now: Date, ttlMs: number): Promise<Lease | null>;
-  /** Records that a reconcile is wanted, for the current holder to run once more. */
+  /**
+   * Records that a reconcile is wanted, for the current holder to run once more. A caller that
+   * failed to acquire calls this, then tries `acquireLease` once more: the holder may have
+   * released in between, and nobody else would see the request until the next tick.
+   */
   requestReconcile(pool: string): Promise<void>;
   /**
    * Releases the lease unless a reconcile was requested meanwhile: then the request is consumed,
