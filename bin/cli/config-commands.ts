@@ -5,7 +5,9 @@ import {
   loadConfig,
   type ConfigIssue,
 } from "../../shared/config/index.ts";
+import { z } from "zod";
 import { describeConfig } from "../../shared/config/describe.ts";
+import { decisionSchema, planSchema, snapshotSchema } from "../../shared/plan/index.ts";
 import { EXIT } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 
@@ -71,14 +73,31 @@ export async function configCheck(
   return EXIT.done;
 }
 
-/** `vor-power schema config` (snapshot, decision and report join with the planner and simulator). */
+const SCHEMAS: Record<string, () => Record<string, unknown>> = {
+  config: configJsonSchema,
+  snapshot: () => ({
+    ...z.toJSONSchema(snapshotSchema, { io: "input", unrepresentable: "any" }),
+    title: "vor-power snapshot",
+  }),
+  decision: () => ({
+    ...z.toJSONSchema(decisionSchema, { unrepresentable: "any" }),
+    title: "vor-power decision",
+  }),
+  plan: () => ({
+    ...z.toJSONSchema(planSchema, { unrepresentable: "any" }),
+    title: "vor-power plan",
+  }),
+};
+
+/** `vor-power schema config|snapshot|decision|plan` (report joins with the simulator). */
 export function printSchema(io: CliIo, which: string): number {
-  if (which === "config") {
-    io.out(JSON.stringify(configJsonSchema(), null, 2));
+  const schema = SCHEMAS[which];
+  if (schema) {
+    io.out(JSON.stringify(schema(), null, 2));
     return EXIT.done;
   }
   io.err(
-    `schema: expected config, found ${JSON.stringify(which)}; fix: run vor-power schema config`,
+    `schema: expected one of ${Object.keys(SCHEMAS).join(", ")}, found ${JSON.stringify(which)}; fix: e.g. vor-power schema config`,
   );
   return EXIT.usage;
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { configCheck, printSchema } from "./config-commands.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
+import { planCommand } from "./plan-commands.ts";
 import { scheduleEval, schedulePreview } from "./schedule-commands.ts";
 
 function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
@@ -26,8 +27,8 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
 
   program
     .command("schema")
-    .description("Print a JSON Schema (config: for editors).")
-    .argument("<which>", "config")
+    .description("Print a JSON Schema (config for editors; snapshot, decision and plan for tools).")
+    .argument("<which>", "config, snapshot, decision or plan")
     .action((which: string) => setCode(printSchema(io, which)));
 
   const schedule = program
@@ -50,6 +51,21 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .option("--json", "machine-readable output")
     .action(async (options: { config: string; from?: string; days: string; json?: boolean }) =>
       setCode(await schedulePreview(io, options)),
+    );
+  program
+    .command("plan")
+    .description(
+      "Plan from a snapshot: the decisions with their rules and reasons (a dry run: nothing is done).",
+    )
+    .requiredOption("--config <file>", "the vor-power config")
+    .option(
+      "--snapshot <file>",
+      "a snapshot (JSON or YAML), e.g. examples/snapshots/quiet-night.json",
+    )
+    .option("--at <iso>", "plan at this instant (default: the snapshot's observedAt)")
+    .option("--json", "the plan as JSON")
+    .action(async (options: { config: string; snapshot?: string; at?: string; json?: boolean }) =>
+      setCode(await planCommand(io, options)),
     );
   return program;
 }

@@ -142,18 +142,24 @@ export function checkConfigRules(
       });
     }
 
-    // The SSH channel signs keys with Vault and must know how to reach and verify the host.
-    if (pool.channel === "ssh" && parts.bootstrap !== undefined) {
-      for (const section of ["vault", "ssh"] as const) {
-        if (parts.bootstrap[section] === undefined) {
-          errors.push({
-            path: ["bootstrap", section],
-            message: `expected bootstrap.${section} (pool ${name} uses channel ssh), found nothing; fix: add bootstrap.${section} or set pools.${name}.channel to ssm`,
-          });
-        }
+    pools[name] = { ...pool, busy };
+  }
+
+  // The SSH channel signs keys with Vault and must know how to reach and verify the host.
+  const sshPools = Object.entries(parts.pools ?? {})
+    .filter(([, pool]) => pool.channel === "ssh")
+    .map(([name]) => name);
+  if (sshPools.length > 0 && parts.bootstrap !== undefined) {
+    const which =
+      sshPools.length === 1 ? `pool ${sshPools[0] ?? ""} uses` : `pools ${sshPools.join(", ")} use`;
+    for (const section of ["vault", "ssh"] as const) {
+      if (parts.bootstrap[section] === undefined) {
+        errors.push({
+          path: ["bootstrap", section],
+          message: `expected bootstrap.${section} (${which} channel ssh), found nothing; fix: add bootstrap.${section}, or set channel: ssm on ${sshPools.length === 1 ? "that pool" : "those pools"}`,
+        });
       }
     }
-    pools[name] = { ...pool, busy };
   }
 
   if (parts.pools !== undefined && poolNames.length === 0) {

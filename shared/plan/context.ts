@@ -31,7 +31,8 @@ export interface PoolContext {
 /** The length of a tick (EventBridge Scheduler / Azure timer: every minute); backoffs count in ticks. */
 export const TICK_MS = 60_000;
 
-export const iso = (ms: number): string => new Date(ms).toISOString();
+/** ISO text without zero milliseconds: 2026-03-04T10:00:00Z. */
+export const iso = (ms: number): string => new Date(ms).toISOString().replace(".000Z", "Z");
 
 /** "20m", "1h5m" for reasons. */
 export function minutes(ms: number): string {
