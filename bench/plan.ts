@@ -8,6 +8,8 @@ import {
   emptyPoolControl,
   plan,
   snapshotSchema,
+  type CloudState,
+  type MidtierRun,
   type SnapshotInput,
 } from "../shared/plan/index.ts";
 
@@ -57,7 +59,7 @@ if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
 const config = parsed.config;
 
 // Every lifecycle, in proportions a busy day might show.
-const shapes: [string, string, Record<string, string>][] = [
+const shapes: [CloudState, string, Record<string, string>][] = [
   ["stopped", "off", { since: iso(300) }],
   ["running", "ready", { since: iso(120), "ready-at": iso(120), "idle-since": iso(40) }],
   ["running", "ready", { since: iso(60), "ready-at": iso(60) }],
@@ -70,9 +72,11 @@ const shapes: [string, string, Record<string, string>][] = [
 const snapshotPools: SnapshotInput["pools"] = {};
 for (let p = 0; p < POOLS; p++) {
   const hosts = [];
-  const runs = [];
+  const runs: MidtierRun[] = [];
   for (let h = 0; h < HOSTS_PER_POOL; h++) {
-    const [cloudState, lifecycle, extra] = shapes[h % shapes.length] ?? shapes[0]!;
+    const shape = shapes[h % shapes.length];
+    if (!shape) throw new Error("no shape");
+    const [cloudState, lifecycle, extra] = shape;
     const id = `i-${p}-${h}`;
     const tags: Record<string, string> = { "vor:pool": `pool-${p}`, "vor:lifecycle": lifecycle };
     for (const [key, value] of Object.entries(extra)) tags[`vor:${key}`] = value;
