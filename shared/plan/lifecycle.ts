@@ -125,8 +125,27 @@ export function applyLifecycleTable(ctx: PoolContext): void {
             ],
             "adopted",
           );
-        } else if (cloud === "pending") {
-          hostDecision(ctx, host, "none", "lifecycle.wait", "adopted, pending", []);
+        } else if (cloud === "pending" || cloud === "stopping") {
+          hostDecision(ctx, host, "none", "lifecycle.wait", `adopted, ${cloud}`, []);
+        } else if (cloud === "stopped") {
+          const reason = "adopted and now stopped: off";
+          hostDecision(
+            ctx,
+            host,
+            "mark",
+            "lifecycle.stopped",
+            reason,
+            [
+              stateEffect({ op: "revoke-claim", host: host.id }),
+              stateEffect({ op: "clear-bootstrap-results", host: host.id }),
+              lifecycleTags(ctx, host, "off", reason, {}, [
+                TAG.idleSince,
+                TAG.attemptAt,
+                TAG.blocked,
+              ]),
+            ],
+            "off",
+          );
         }
         break;
       case "starting":

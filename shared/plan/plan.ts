@@ -8,6 +8,7 @@ import { applyLifecycleTable } from "./lifecycle.ts";
 import {
   isCapacity,
   planDraining,
+  planDrainingWork,
   planIdleMarks,
   planOffMarks,
   planOpsStops,
@@ -120,7 +121,7 @@ function planPool(
   planOpsStops(ctx);
   planBlocked(ctx, desired);
   planBootstrap(ctx);
-  planDraining(ctx);
+  planDrainingWork(ctx);
 
   const capacityBefore = hosts.filter((h) => isCapacity(ctx, h)).length;
   const numbers: DecisionNumbers = { desired, demand, floor, capacity: capacityBefore };
@@ -160,8 +161,13 @@ function planPool(
   } else {
     summary = { kind: "none", rule: "pool.steady", text: `${why}; nothing to change` };
   }
+  planDraining(ctx);
   planIdleMarks(ctx);
   planOffMarks(ctx);
+  // Every pool-level decision carries the pool's numbers (the Decision contract).
+  const decisions = ctx.decisions.map((d) =>
+    d.host === undefined && !d.numbers ? { ...d, numbers } : d,
+  );
   return [
     {
       pool: name,
@@ -171,7 +177,7 @@ function planPool(
       numbers,
       effects: [],
     },
-    ...ctx.decisions,
+    ...decisions,
   ];
 }
 

@@ -92,7 +92,19 @@ export function planOpsStops(ctx: PoolContext): void {
   }
 }
 
-/** Draining hosts: work returns them to ready (not for an ops stop); confirmed and idle past drainGrace: stop. */
+/**
+ * Draining hosts that got work return to ready (not for an ops stop). Runs before capacity is
+ * counted, so a busy draining host counts once, as the ready host it becomes.
+ */
+export function planDrainingWork(ctx: PoolContext): void {
+  for (const host of ctx.hosts) {
+    if (ctx.decided.has(host.id) || host.lifecycle !== "draining" || host.cloud !== "running")
+      continue;
+    if (host.busy) drainingHost(ctx, host, "scale-in");
+  }
+}
+
+/** The other draining hosts, after scale-out had the chance to return them: confirm, wait, stop. */
 export function planDraining(ctx: PoolContext): void {
   for (const host of ctx.hosts) {
     if (ctx.decided.has(host.id) || host.lifecycle !== "draining" || host.cloud !== "running")
