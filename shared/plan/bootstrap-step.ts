@@ -29,10 +29,14 @@ const BOOTING = [
 /** Faults outside the host: they block it and count nothing. */
 const OUTSIDE = [/^vault:/, /^throttl/, /^capacity/, /^consul:/, /^channel:/, /^cloud:throttl/];
 
-const currentResults = (ctx: PoolContext, host: HostView): BootstrapResult[] =>
-  (ctx.snapshot.control.bootstrapResults[host.id] ?? []).filter(
-    (r) => !r.reference && Date.parse(r.at) >= (host.tags.attemptAt ?? 0),
+// Results count only for the current attempt of the current lifecycle: a result from before the
+// host's last start (or before its lifecycle changed) says nothing about it now.
+const currentResults = (ctx: PoolContext, host: HostView): BootstrapResult[] => {
+  const from = Math.max(host.tags.attemptAt ?? 0, host.tags.since ?? 0);
+  return (ctx.snapshot.control.bootstrapResults[host.id] ?? []).filter(
+    (r) => !r.reference && Date.parse(r.at) >= from,
   );
+};
 
 /** Backoff between attempts: 1, 2, 4 ... ticks from vor:attempt-at. */
 const backoffMs = (attempts: number) => TICK_MS * 2 ** Math.max(0, attempts - 1);

@@ -30,8 +30,12 @@ export function stopEffects(
   // Only hosts that may hold work get act's last-moment busy re-read; a forced stop skips it.
   const recheckBusy = host.canHoldWork && cause !== "ops-force";
   return [
+    // A stopped host's bootstrap results must never make it ready after its next start.
     ...(host.lifecycle === "bootstrapping" || host.lifecycle === "adopted"
-      ? [stateEffect({ op: "revoke-claim", host: host.id })]
+      ? [
+          stateEffect({ op: "revoke-claim", host: host.id }),
+          stateEffect({ op: "clear-bootstrap-results", host: host.id }),
+        ]
       : []),
     lifecycleTags(
       ctx,
@@ -288,6 +292,7 @@ function startingHost(ctx: PoolContext, host: HostView, since: number): void {
             TAG.blocked,
           ]),
           stateEffect({ op: "clear-start-record", host: host.id }),
+          stateEffect({ op: "clear-bootstrap-results", host: host.id }),
           ...(backToNormal
             ? [stateEffect({ op: "counters", startFailures: 0, startBackoffUntil: null })]
             : []),

@@ -761,3 +761,37 @@ describe("plan: blocks and pool protection", () => {
     expect(poolDecisionWith(result, "freeze.protected").kind).toBe("freeze");
   });
 });
+
+describe("plan: stale bootstrap results", () => {
+  it("never makes a host ready from a result recorded before its current bootstrap began", () => {
+    const result = planAt(DAY, {
+      hosts: [bootstrappingHost("i-1", "2026-03-04T09:58")],
+      control: { bootstrapResults: { "i-1": [bootstrapResult("2026-03-04T09:40", "passed")] } },
+    });
+
+    expect(decisionFor(result, "i-1")).toMatchObject({ kind: "bootstrap", rule: "bootstrap.step" });
+  });
+
+  it("clears a host's bootstrap results when it stops, and again when it runs after a start", () => {
+    const stop = planAt(DAY, {
+      hosts: [bootstrappingHost("i-1", "2026-03-04T09:58")],
+      control: {
+        bootstrapResults: { "i-1": [bootstrapResult("2026-03-04T09:59", "passed")] },
+        stopRequests: {
+          "i-1": { by: "ops", why: "maintenance", force: false, at: iso("2026-03-04T09:59") },
+        },
+      },
+    });
+    const running = planAt(DAY, {
+      hosts: [host("i-1", "running", { lifecycle: "starting", since: iso("2026-03-04T09:58") })],
+      control: { bootstrapResults: { "i-1": [bootstrapResult("2026-03-04T09:00", "passed")] } },
+    });
+
+    for (const plan of [stop, running]) {
+      expect(decisionFor(plan, "i-1").effects).toContainEqual({
+        type: "state",
+        change: { op: "clear-bootstrap-results", host: "i-1" },
+      });
+    }
+  });
+});
