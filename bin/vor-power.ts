@@ -7,5 +7,7 @@ const code = await runCli(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   now: () => new Date(),
+  progress: (text) => process.stderr.write(`\r${text.padEnd(60)}${text === "" ? "\r" : ""}`),
+  isTerminal: process.stderr.isTTY,
 });
 process.exitCode = code;

@@ -4,4 +4,8 @@ export interface CliIo {
   err(text: string): void;
   /** The current instant; commands read it once, and only when the user gave none. */
   now(): Date;
+  /** a transient status line (a progress bar), replaced by the next; absent in tests */
+  progress?(text: string): void;
+  /** whether stderr is a terminal (progress bars only there) */
+  isTerminal?: boolean;
 }

@@ -5,6 +5,7 @@ import {
   evaluateSchedule,
   runScheduleFirings,
 } from "../schedule/index.ts";
+import { prewarmHosts } from "./prewarm.ts";
 import type { PoolControl } from "./snapshot.ts";
 
 /** One thing holding hosts on, named for the reason text. */
@@ -54,6 +55,8 @@ export function floorOf(
     if (Date.parse(hold.until) > now)
       sources.push({ hosts: hold.hosts, what: `hold by ${hold.by}` });
   }
+  const learned = prewarmHosts(pool, control, now);
+  if (learned > 0) sources.push({ hosts: learned, what: "learned pre-warm" });
   const floor = Math.max(0, ...sources.map((s) => s.hosts));
   return { floor, sources };
 }

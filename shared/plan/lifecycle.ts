@@ -272,7 +272,7 @@ function startingHost(ctx: PoolContext, host: HostView, since: number): void {
       }
       return;
     case "running": {
-      const reason = "running after its start: bootstrapping";
+      const reason = "running after its start: bootstrapping now";
       const backToNormal =
         ctx.counters.startFailures > 0 || ctx.counters.startBackoffUntil !== null;
       if (backToNormal) {
@@ -286,8 +286,8 @@ function startingHost(ctx: PoolContext, host: HostView, since: number): void {
         "start.running",
         reason,
         [
-          lifecycleTags(ctx, host, "bootstrapping", reason, {}, [
-            TAG.attemptAt,
+          // The bootstrap begins in the same decision: a tick saved between boot and ready.
+          lifecycleTags(ctx, host, "bootstrapping", reason, { [TAG.attemptAt]: ctx.nowIso }, [
             TAG.failure,
             TAG.blocked,
           ]),
@@ -299,6 +299,7 @@ function startingHost(ctx: PoolContext, host: HostView, since: number): void {
           ...("start-failed" in ctx.snapshot.control.alertsSent
             ? [stateEffect({ op: "alert-episode-end", key: "start-failed" })]
             : []),
+          { type: "bootstrap", host: host.id, reference: false },
         ],
         "bootstrapping",
       );

@@ -5,6 +5,7 @@ import { alertOnce, iso, minutes, poolDecision, stateEffect, type PoolContext } 
 import type { Decision, DecisionNumbers, Effect, Plan } from "./decision.ts";
 import { floorOf, type FloorSource } from "./floor.ts";
 import { applyLifecycleTable } from "./lifecycle.ts";
+import { learnedLevel, slotOf } from "./prewarm.ts";
 import {
   isCapacity,
   planDraining,
@@ -106,7 +107,7 @@ function planPool(
     ];
   }
 
-  bookkeeping(ctx, health, unknownConsumers, pending, blind);
+  bookkeeping(ctx, health, unknownConsumers, pending, blind, demand);
   for (const id of excluded) {
     ctx.decisions.push({
       pool: name,
@@ -223,6 +224,7 @@ function bookkeeping(
   unknownConsumers: readonly string[],
   pending: PendingNeed,
   blind: boolean,
+  demand: number,
 ): void {
   const control = ctx.snapshot.control;
   const effects: Effect[] = [];
@@ -270,6 +272,12 @@ function bookkeeping(
     notes.push(
       `${plural(pending.dropSubmitted.length, "submitted run")} seen by the midtier or expired`,
     );
+  }
+  if (ctx.pool.prewarm === "learned") {
+    const slot = slotOf(ctx.now);
+    const previous = control.learned[slot] ?? 0;
+    const level = learnedLevel(previous, demand);
+    if (level !== previous) effects.push(stateEffect({ op: "learn", slot, value: level }));
   }
   if (effects.length === 0) return;
   poolDecision(

@@ -142,6 +142,8 @@ export const poolControlSchema = z.strictObject({
     .default({ blindSince: null, blockedSince: null, signalDownSince: {} }),
   /** alerts already sent this episode, by key, so each is sent once */
   alertsSent: z.record(z.string(), instant).default({}),
+  /** the learned pre-warm: typical demand per hour-of-week slot ("0".."167", Monday 00:00 UTC first) */
+  learned: z.record(z.string(), z.number().min(0)).default({}),
 });
 export type PoolControl = z.output<typeof poolControlSchema>;
 

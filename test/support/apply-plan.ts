@@ -1,12 +1,5 @@
-import type {
-  Decision,
-  Effect,
-  Plan,
-  PoolControl,
-  PoolSnapshot,
-  Snapshot,
-  StateChange,
-} from "../../shared/plan/index.ts";
+import type { Decision, Effect, Plan, PoolSnapshot, Snapshot } from "../../shared/plan/index.ts";
+import { applyStateChange } from "../../shared/state/apply-change.ts";
 
 // A tiny in-memory applier for planner tests: carries a plan's effects out on a snapshot the way
 // act will (tags, cloud calls answered at once, state-store writes, alerts recorded). It is not
@@ -15,49 +8,6 @@ import type {
 export interface ApplyOptions {
   /** is the host busy right now (act's last-moment re-read before a stop)? default: never */
   busyNow?: (pool: string, host: string) => boolean;
-}
-
-function applyState(control: PoolControl, change: StateChange): void {
-  switch (change.op) {
-    case "mark":
-      control.marks[change.name] = change.value;
-      return;
-    case "signal-down":
-      if (change.since === null)
-        Reflect.deleteProperty(control.marks.signalDownSince, change.source);
-      else control.marks.signalDownSince[change.source] = change.since;
-      return;
-    case "alert-episode-end":
-      Reflect.deleteProperty(control.alertsSent, change.key);
-      return;
-    case "counters":
-      if (change.consecutiveFailures !== undefined)
-        control.counters.consecutiveFailures = change.consecutiveFailures;
-      if (change.startFailures !== undefined) control.counters.startFailures = change.startFailures;
-      if (change.startBackoffUntil !== undefined)
-        control.counters.startBackoffUntil = change.startBackoffUntil;
-      return;
-    case "protect":
-      control.protection = { since: change.since, reason: change.reason, cause: change.cause };
-      return;
-    case "unprotect":
-      control.protection = null;
-      return;
-    case "clear-stop-request":
-      Reflect.deleteProperty(control.stopRequests, change.host);
-      return;
-    case "revoke-claim":
-      return; // claims live in the StateStore, not in the snapshot
-    case "clear-bootstrap-results":
-      Reflect.deleteProperty(control.bootstrapResults, change.host);
-      return;
-    case "clear-start-record":
-      Reflect.deleteProperty(control.startRecords, change.host);
-      return;
-    case "drop-submitted":
-      control.submitted = control.submitted.filter((s) => !change.runIds.includes(s.runId));
-      return;
-  }
 }
 
 function applyEffect(pool: PoolSnapshot, effect: Effect, at: string): void {
@@ -85,7 +35,7 @@ function applyEffect(pool: PoolSnapshot, effect: Effect, at: string): void {
       pool.control.alertsSent[effect.key] = at;
       return;
     case "state":
-      applyState(pool.control, effect.change);
+      pool.control = applyStateChange(pool.control, effect.change);
       return;
     case "bootstrap":
     case "registry":

@@ -165,7 +165,10 @@ const pairs: Pair[] = [
       kind: "mark",
       rule: "start.running",
       becomes: "bootstrapping",
-      removes: [TAG.attemptAt, TAG.failure, TAG.blocked],
+      // the bootstrap begins in the same decision: its attempt is now, and the step is sent
+      sets: { [TAG.since]: iso(NIGHT), [TAG.attemptAt]: iso(NIGHT) },
+      removes: [TAG.failure, TAG.blocked],
+      effectTypes: ["tags", "state", "state", "bootstrap"],
     },
   },
   {
@@ -626,7 +629,7 @@ describe("plan: starts", () => {
     expect(startsIn(result)).toEqual(["i-2"]);
   });
 
-  it("start.running moves a running host to bootstrapping and ends the start backoff", () => {
+  it("start.running moves a running host to bootstrapping, begins its bootstrap and ends the start backoff", () => {
     const result = planAt(DAY, {
       hosts: [host("i-1", "running", { lifecycle: "starting", since: iso("2026-03-04T09:59") })],
       control: {
@@ -649,6 +652,12 @@ describe("plan: starts", () => {
         { op: "counters", startFailures: 0, startBackoffUntil: null },
       ],
     });
+    expect(decisionFor(result, "i-1").effects.at(-1)).toEqual({
+      type: "bootstrap",
+      host: "i-1",
+      reference: false,
+    });
+    expect(tagsSetBy(decisionFor(result, "i-1"))[TAG.attemptAt]).toBe(iso(DAY));
   });
 
   it("a ready host serves work: lifecycle and cloud agree, nothing to change", () => {

@@ -52,13 +52,13 @@ describe("scenario: business hours open and close", () => {
     expect(run.decisionsAt("2026-03-04T07:00", "i-1")[0]?.rule).toBe("scale-out.floor");
   });
 
-  it("has the host ready at 07:03, after a start, a boot and a bootstrap", () => {
+  it("has the host ready at 07:02, after a start, a boot and a bootstrap begun as it runs", () => {
+    expect(run.decisionsAt("2026-03-04T07:01", "i-1")[0]?.rule).toBe("start.running");
     expect(run.tagAfter("2026-03-04T07:01", "i-1")).toBe("bootstrapping");
-    expect(run.tagAfter("2026-03-04T07:02", "i-1")).toBe("bootstrapping");
-    expect(run.tagAfter("2026-03-04T07:03", "i-1")).toBe("ready");
-    expect(run.tagAfter("2026-03-04T07:03", "i-1", TAG.readyAt)).toBe(
+    expect(run.tagAfter("2026-03-04T07:02", "i-1")).toBe("ready");
+    expect(run.tagAfter("2026-03-04T07:02", "i-1", TAG.readyAt)).toBe(
       run
-        .tickAt("2026-03-04T07:03")
+        .tickAt("2026-03-04T07:02")
         .plan.decisions.find((d) => d.host === "i-1")
         ?.effects.flatMap((e) => (e.type === "tags" ? [e.set[TAG.readyAt]] : []))[0],
     );
@@ -110,8 +110,11 @@ describe("scenario: the nightly batch is pre-warmed and drained afterwards", () 
     expect(run.starts()).toEqual([{ at: iso("2026-03-04T01:45"), hosts: batch }]);
   });
 
-  it("has the 4 hosts ready by 01:48, before the run at 02:00", () => {
-    for (const id of batch) expect(run.tagAfter("2026-03-04T01:48", id)).toBe("ready");
+  it("has the 4 hosts ready at 01:47, before the run at 02:00", () => {
+    for (const id of batch) {
+      expect(run.tagAfter("2026-03-04T01:46", id)).toBe("bootstrapping");
+      expect(run.tagAfter("2026-03-04T01:47", id)).toBe("ready");
+    }
   });
 
   it("never runs more than the 4 hosts the batch needs", () => {
@@ -250,13 +253,13 @@ describe("scenario: a host fails its bootstrap three times", () => {
     expect(storyOf(run.ticks, "i-1")).toEqual([
       "10:00 scale-out.floor",
       "10:01 start.running",
-      "10:02 bootstrap.step",
-      "10:03 bootstrap.failed",
-      "10:04 bootstrap.step",
-      "10:05 bootstrap.failed",
-      "10:06 bootstrap.step",
-      "10:07 quarantine.attempts",
-      "10:08 quarantine.failed",
+      "10:02 bootstrap.failed",
+      "10:03 bootstrap.step",
+      "10:04 bootstrap.failed",
+      "10:05 bootstrap.step",
+      "10:06 quarantine.attempts",
+      "10:07 quarantine.failed",
+      "10:08 host.failed",
       "10:09 host.failed",
       "10:10 host.failed",
       "10:11 host.failed",
@@ -265,17 +268,27 @@ describe("scenario: a host fails its bootstrap three times", () => {
       "10:14 host.failed",
       "10:15 host.failed",
     ]);
-    expect(run.tagAfter("2026-03-04T10:03", "i-1", TAG.attempts)).toBe("1");
-    expect(run.tagAfter("2026-03-04T10:05", "i-1", TAG.attempts)).toBe("2");
+    const attemptAtAfter = (instant: string): string | undefined => {
+      const tag = run.tagAfter(instant, "i-1", TAG.attemptAt);
+      return tag === undefined ? undefined : new Date(tag).toISOString();
+    };
+    // attempts at 10:01 (with start.running), 10:03 and 10:05: each failure is classified the
+    // tick after its attempt, so the 1-tick backoff from 10:01 and the 2-tick one from 10:03 both
+    // end on the tick the previous result was read or later.
+    expect(attemptAtAfter("2026-03-04T10:01")).toBe(iso("2026-03-04T10:01"));
+    expect(run.tagAfter("2026-03-04T10:02", "i-1", TAG.attempts)).toBe("1");
+    expect(attemptAtAfter("2026-03-04T10:03")).toBe(iso("2026-03-04T10:03"));
+    expect(run.tagAfter("2026-03-04T10:04", "i-1", TAG.attempts)).toBe("2");
+    expect(attemptAtAfter("2026-03-04T10:05")).toBe(iso("2026-03-04T10:05"));
   });
 
   it("stops it with stop-cause quarantine, then tags it failed with its failure code and alerts", () => {
-    expect(run.tagAfter("2026-03-04T10:07", "i-1")).toBe("stopping");
-    expect(run.tagAfter("2026-03-04T10:07", "i-1", TAG.stopCause)).toBe("quarantine");
-    expect(run.tagAfter("2026-03-04T10:08", "i-1")).toBe("failed");
-    expect(run.tagAfter("2026-03-04T10:08", "i-1", TAG.failure)).toBe("ssh:key-refused");
+    expect(run.tagAfter("2026-03-04T10:06", "i-1")).toBe("stopping");
+    expect(run.tagAfter("2026-03-04T10:06", "i-1", TAG.stopCause)).toBe("quarantine");
+    expect(run.tagAfter("2026-03-04T10:07", "i-1")).toBe("failed");
+    expect(run.tagAfter("2026-03-04T10:07", "i-1", TAG.failure)).toBe("ssh:key-refused");
     const alerts = run
-      .decisionsAt("2026-03-04T10:08", "i-1")
+      .decisionsAt("2026-03-04T10:07", "i-1")
       .flatMap((d) => d.effects.filter((e) => e.type === "alert"));
     expect(alerts).toHaveLength(1);
   });
@@ -283,9 +296,10 @@ describe("scenario: a host fails its bootstrap three times", () => {
   it("starts another host in its place, which becomes ready, and never starts the failed one again", () => {
     expect(run.starts()).toEqual([
       { at: iso("2026-03-04T10:00"), hosts: ["i-1"] },
-      { at: iso("2026-03-04T10:07"), hosts: ["i-2"] },
+      { at: iso("2026-03-04T10:06"), hosts: ["i-2"] },
     ]);
-    expect(run.tagAfter("2026-03-04T10:10", "i-2")).toBe("ready");
+    expect(run.tagAfter("2026-03-04T10:07", "i-2")).toBe("bootstrapping");
+    expect(run.tagAfter("2026-03-04T10:08", "i-2")).toBe("ready");
     expect(run.last.pools.compute?.control.counters.consecutiveFailures).toBe(0);
   });
 });
@@ -311,17 +325,17 @@ describe("scenario: a pool protected after maxConsecutiveFailures quarantines, r
 
   it("protects the pool when its third host in a row is quarantined, with an alert", () => {
     const protect = run
-      .tickAt("2026-03-04T10:22")
+      .tickAt("2026-03-04T10:19")
       .plan.decisions.find((d) => d.rule === "protect.failures");
 
     expect(protect?.effects).toContainEqual(
       expect.objectContaining({ type: "alert", key: "protected" }),
     );
-    expect(hostsIn(run.tickAt("2026-03-04T10:22").after, "failed")).toEqual(["i-1", "i-2", "i-3"]);
+    expect(hostsIn(run.tickAt("2026-03-04T10:19").after, "failed")).toEqual(["i-1", "i-2", "i-3"]);
   });
 
   it("starts nothing while protected, however short the pool is", () => {
-    const protectedTicks = run.ticks.filter((t) => between(t.at, "2026-03-04T10:23", RESUME));
+    const protectedTicks = run.ticks.filter((t) => between(t.at, "2026-03-04T10:20", RESUME));
 
     for (const tick of protectedTicks) {
       expect(
@@ -338,7 +352,8 @@ describe("scenario: a pool protected after maxConsecutiveFailures quarantines, r
 
     expect(first?.at).toBe(iso(RESUME));
     const started = first?.hosts[0] ?? expect.fail("no start after the resume");
-    expect(run.tagAfter("2026-03-04T10:43", started)).toBe("ready");
+    expect(run.tagAfter("2026-03-04T10:41", started)).toBe("bootstrapping");
+    expect(run.tagAfter("2026-03-04T10:42", started)).toBe("ready");
     expect(run.last.pools.compute?.control.counters.consecutiveFailures).toBe(0);
   });
 });

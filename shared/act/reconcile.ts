@@ -1,0 +1,63 @@
+import type { Config } from "../config/index.ts";
+import { plan } from "../plan/plan.ts";
+import type { Decision } from "../plan/decision.ts";
+import type { Snapshot } from "../plan/snapshot.ts";
+import { act, type Outcome } from "./act.ts";
+import { observePool } from "./observe.ts";
+import type { Ports } from "./ports.ts";
+
+/** The lease lasts about two ticks: long enough to act, short enough that a crash costs little. */
+export const LEASE_TTL_MS = 2 * 60_000;
+
+export interface PoolReconcile {
+  pool: string;
+  /** false when another invocation holds the lease (a reconcile was requested from it) */
+  acted: boolean;
+  snapshot?: Snapshot;
+  decisions: Decision[];
+  outcomes: Outcome[];
+}
+
+/**
+ * Observe, plan and act for one pool under its lease (DESIGN.md, "Concurrency"): take the lease or
+ * leave a request for its holder; plan once more when a request arrived meanwhile; begin the
+ * bootstraps after the lease section. `hooks.beforeAct` lets the simulator model work that lands
+ * between plan and act.
+ */
+export async function reconcilePool(
+  config: Config,
+  pool: string,
+  ports: Ports,
+  now: Date,
+  owner: string,
+  hooks: { beforeAct?: () => Promise<void> | void } = {},
+): Promise<PoolReconcile> {
+  let lease = await ports.store.acquireLease(pool, owner, now, LEASE_TTL_MS);
+  if (!lease) {
+    await ports.store.requestReconcile(pool);
+    lease = await ports.store.acquireLease(pool, owner, now, LEASE_TTL_MS);
+    if (!lease) return { pool, acted: false, decisions: [], outcomes: [] };
+  }
+  const result: PoolReconcile = { pool, acted: true, decisions: [], outcomes: [] };
+  for (let round = 0; round < 3; round++) {
+    const snapshot: Snapshot = {
+      observedAt: now.toISOString(),
+      pools: { [pool]: await observePool(pool, ports) },
+    };
+    const planned = plan(snapshot, config, now);
+    await hooks.beforeAct?.();
+    const done = await act(planned, ports, new Map([[pool, lease]]), now);
+    result.snapshot = snapshot;
+    result.decisions.push(...planned.decisions);
+    result.outcomes.push(...done.outcomes);
+    for (const request of done.bootstraps)
+      await ports.bootstrap.begin(
+        request.pool,
+        request.host,
+        { reference: request.reference },
+        now,
+      );
+    if ((await ports.store.releaseLease(lease)) === "released") break;
+  }
+  return result;
+}
