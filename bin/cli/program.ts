@@ -3,6 +3,8 @@ import { configCheck, printSchema } from "./config-commands.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 import { planCommand } from "./plan-commands.ts";
+import { traceGenerate } from "./trace-commands.ts";
+import { simulateCommand, type SimulateFlags } from "./simulate-command.ts";
 import { scheduleEval, schedulePreview } from "./schedule-commands.ts";
 
 function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
@@ -67,6 +69,53 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .action(async (options: { config: string; snapshot?: string; at?: string; json?: boolean }) =>
       setCode(await planCommand(io, options)),
     );
+  const trace = program
+    .command("trace")
+    .description("Workload traces for the simulator (JSON Lines).");
+  trace
+    .command("generate")
+    .description("Generate the built-in workload shape for each pool of a config.")
+    .option("--config <file>", "the installation (default: the built-in example)")
+    .option("--days <n>", "days of workload", "14")
+    .option("--seed <n>", "seed", "1")
+    .option("--start <iso>", "first instant (default: Monday 00:00Z of this week)")
+    .option("--scale <x>", "ad hoc load multiplier", "1")
+    .option("--out <file>", "write the JSON Lines there instead of stdout")
+    .action(
+      async (options: {
+        config?: string;
+        days: string;
+        seed: string;
+        start?: string;
+        scale?: string;
+        out?: string;
+      }) => setCode(await traceGenerate(io, options)),
+    );
+
+  program
+    .command("simulate")
+    .description(
+      "Replay a workload against the real planner under five policies; report cost and wait.",
+    )
+    .option("--config <file>", "the installation (default: the built-in example, pool compute)")
+    .option(
+      "--trace <file>",
+      "a JSON Lines workload (default: a generated one, see trace generate)",
+    )
+    .option("--days <n>", "days to simulate", "14")
+    .option("--seed <n>", "seed of the generated trace and the world's faults", "1")
+    .option("--start <iso>", "first instant (default 2026-01-19T00:00:00Z, or a trace's first day)")
+    .option("--out <dir>", "write report.json, report.md and report.html there")
+    .option(
+      "--faults <list>",
+      "inject faults into vor-power's world: boot,bootstrap,vault,capacity,lag or all",
+    )
+    .option("--boot-min <m>", "boot time in minutes (default 3)")
+    .option("--bootstrap-min <m>", "bootstrap time in minutes (default 2)")
+    .option("--tick-min <m>", "tick in minutes (default 1)")
+    .option("--price <p>", "price per host hour (default 2.55)")
+    .option("--json", "print report.json instead of the table")
+    .action(async (options: SimulateFlags) => setCode(await simulateCommand(io, options)));
   return program;
 }
 

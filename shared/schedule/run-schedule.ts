@@ -1,6 +1,6 @@
 import { Cron } from "croner";
 import { InvariantError } from "./errors.ts";
-import { fieldsOf, readTimezone } from "./schedule.ts";
+import { fieldsOf, memoised, readTimezone } from "./schedule.ts";
 import { describeValue, quote, type Compiled, type ScheduleIssue } from "./types.ts";
 import { instantOfWallClock, offsetMsAt } from "./zoned-time.ts";
 
@@ -42,6 +42,12 @@ const CRON_OPTIONS = { timezone: "UTC", mode: "5-part" } as const;
  * uses numbers, since cron's day 0 is Sunday while windows number Monday 0.
  */
 export function compileRunSchedule(input: RunScheduleInput): Compiled<RunSchedule> {
+  return memoised(compiledRunSchedules, input, compileRunScheduleNow);
+}
+
+const compiledRunSchedules = new WeakMap<object, Compiled<RunSchedule>>();
+
+function compileRunScheduleNow(input: RunScheduleInput): Compiled<RunSchedule> {
   const fields = fieldsOf(input);
   const issues: ScheduleIssue[] = [];
   const warnings: ScheduleIssue[] = [];

@@ -20,6 +20,28 @@ export interface Schedule {
  * with warnings (numeric weekdays).
  */
 export function compileSchedule(input: ScheduleInput): Compiled<Schedule> {
+  return memoised(compiledSchedules, input, compileScheduleNow);
+}
+
+// The planner compiles each window of each pool every tick, and the simulator replays weeks of
+// ticks: compiled results are kept per input object (config objects are never changed).
+const compiledSchedules = new WeakMap<object, Compiled<Schedule>>();
+
+/** `compile(input)`, remembered per input object (inputs that are not objects are not kept). */
+export function memoised<I, T>(
+  cache: WeakMap<object, Compiled<T>>,
+  input: I,
+  compile: (input: I) => Compiled<T>,
+): Compiled<T> {
+  if (typeof input !== "object" || input === null) return compile(input);
+  const known = cache.get(input);
+  if (known) return known;
+  const compiled = compile(input);
+  cache.set(input, compiled);
+  return compiled;
+}
+
+function compileScheduleNow(input: ScheduleInput): Compiled<Schedule> {
   const fields = fieldsOf(input);
   const issues: ScheduleIssue[] = [];
   const warnings: ScheduleIssue[] = [];

@@ -18,12 +18,27 @@ const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+\-/]*$/;
  * are rejected: they carry no daylight saving rules.
  */
 export function isValidTimeZone(tz: string): boolean {
-  return ZONE_NAME.test(tz) && IANAZone.isValidZone(tz);
+  // luxon checks a zone by building an Intl formatter each time: slow, and the answer never changes.
+  let valid = validZones.get(tz);
+  if (valid === undefined) {
+    valid = ZONE_NAME.test(tz) && IANAZone.isValidZone(tz);
+    validZones.set(tz, valid);
+  }
+  return valid;
 }
 
+const validZones = new Map<string, boolean>();
+
+const zones = new Map<string, IANAZone>();
+
+// `zone.isValid` re-checks the name with a new Intl formatter on every call: check once per zone.
 function zoneOf(tz: string): IANAZone {
-  const zone = IANAZone.create(tz);
-  if (!zone.isValid) throw new InvariantError(`time zone ${tz} reached evaluation unvalidated`);
+  let zone = zones.get(tz);
+  if (!zone) {
+    zone = IANAZone.create(tz);
+    if (!zone.isValid) throw new InvariantError(`time zone ${tz} reached evaluation unvalidated`);
+    zones.set(tz, zone);
+  }
   return zone;
 }
 
