@@ -84,7 +84,7 @@ export class World {
       Array.from({ length: hosts }, (_, i) => ({
         id: `${pool}-h${String(i + 1).padStart(2, "0")}`,
         pool,
-        cloud: "stopped" as CloudState,
+        cloud: "stopped",
         tags: { "vor:pool": pool },
         runs: new Set<SimRun>(),
         idleSince: settings.start,

