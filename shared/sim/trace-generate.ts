@@ -36,7 +36,8 @@ export const TRACE_SHAPE = {
     ],
     /** clusters started per hour on Saturday and Sunday: a few runs around midday */
     weekendClustersPerHour: [
-      0, 0, 0, 0, 0, 0, 0, 0, 0, 0.08, 0.15, 0.15, 0.15, 0.15, 0.15, 0.15, 0.15, 0.08, 0, 0, 0, 0, 0, 0,
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0.08, 0.15, 0.15, 0.15, 0.15, 0.15, 0.15, 0.15, 0.08, 0, 0, 0, 0,
+      0, 0,
     ],
     /** after each run of a cluster, another follows with this probability, up to the cap (mean 1.9) */
     clusterContinueProbability: 0.5,
