@@ -19,6 +19,17 @@ import type { HostView } from "./view.ts";
 
 const STALE_ON_STOP = [TAG.idleSince, TAG.drainConfirmed];
 
+/**
+ * A host leaving bootstrap: its claim is revoked (a late result is refused) and its results are
+ * dropped, so they can never make it ready after its next start.
+ */
+function forgetBootstrap(host: HostView): Effect[] {
+  return [
+    stateEffect({ op: "revoke-claim", host: host.id }),
+    stateEffect({ op: "clear-bootstrap-results", host: host.id }),
+  ];
+}
+
 /** Effects of a stop: revoke a bootstrap claim, write `stopping` with its cause, then the call. */
 export function stopEffects(
   ctx: PoolContext,
@@ -32,10 +43,7 @@ export function stopEffects(
   return [
     // A stopped host's bootstrap results must never make it ready after its next start.
     ...(host.lifecycle === "bootstrapping" || host.lifecycle === "adopted"
-      ? [
-          stateEffect({ op: "revoke-claim", host: host.id }),
-          stateEffect({ op: "clear-bootstrap-results", host: host.id }),
-        ]
+      ? forgetBootstrap(host)
       : []),
     lifecycleTags(
       ctx,
@@ -140,8 +148,7 @@ export function applyLifecycleTable(ctx: PoolContext): void {
             "lifecycle.stopped",
             reason,
             [
-              stateEffect({ op: "revoke-claim", host: host.id }),
-              stateEffect({ op: "clear-bootstrap-results", host: host.id }),
+              ...forgetBootstrap(host),
               lifecycleTags(ctx, host, "off", reason, {}, [
                 TAG.idleSince,
                 TAG.attemptAt,
@@ -177,10 +184,7 @@ export function applyLifecycleTable(ctx: PoolContext): void {
             reason,
             [
               ...(host.lifecycle === "bootstrapping"
-                ? [
-                    stateEffect({ op: "revoke-claim", host: host.id }),
-                    stateEffect({ op: "clear-bootstrap-results", host: host.id }),
-                  ]
+                ? forgetBootstrap(host)
                 : registry(ctx, host, "deregister")),
               lifecycleTags(ctx, host, "off", reason, {}, [
                 TAG.idleSince,
