@@ -8,6 +8,7 @@ import {
 import { z } from "zod";
 import { describeConfig } from "../../shared/config/describe.ts";
 import { decisionSchema, planSchema, snapshotSchema } from "../../shared/plan/index.ts";
+import { reportSchema } from "../../shared/sim/report-schema.ts";
 import { EXIT } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 
@@ -83,13 +84,17 @@ const SCHEMAS: Record<string, () => Record<string, unknown>> = {
     ...z.toJSONSchema(decisionSchema, { unrepresentable: "any" }),
     title: "vor-power decision",
   }),
+  report: () => ({
+    ...z.toJSONSchema(reportSchema, { unrepresentable: "any" }),
+    title: "vor-power simulator report",
+  }),
   plan: () => ({
     ...z.toJSONSchema(planSchema, { unrepresentable: "any" }),
     title: "vor-power plan",
   }),
 };
 
-/** `vor-power schema config|snapshot|decision|plan` (report joins with the simulator). */
+/** `vor-power schema config|snapshot|decision|report|plan` */
 export function printSchema(io: CliIo, which: string): number {
   const schema = SCHEMAS[which];
   if (schema) {

@@ -30,7 +30,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
   program
     .command("schema")
     .description("Print a JSON Schema (config for editors; snapshot, decision and plan for tools).")
-    .argument("<which>", "config, snapshot, decision or plan")
+    .argument("<which>", "config, snapshot, decision, report or plan")
     .action((which: string) => setCode(printSchema(io, which)));
 
   const schedule = program

@@ -8,6 +8,7 @@ import { FAULT_NAMES, NO_FAULTS, faultSettings } from "../../shared/sim/faults.t
 import { WORLD_DEFAULTS, simulate, type SimulationResult } from "../../shared/sim/simulate.ts";
 import { generateTrace } from "../../shared/sim/trace-generate.ts";
 import type { PolicySummary, Report } from "../../shared/sim/types.ts";
+import { reportSchema } from "../../shared/sim/report-schema.ts";
 import { memoryIo } from "../support/cli-io.ts";
 import { HOUR_MS, utc } from "../support/sim-builders.ts";
 
@@ -124,6 +125,10 @@ describe("vor-power simulate --days 2 --seed 1 --out DIR", () => {
       maxHosts: 8,
     });
     expect(report.world.runs).toBeGreaterThan(0);
+  });
+
+  it("writes a report.json that validates against vor-power schema report", () => {
+    expect(reportSchema.safeParse(report).success).toBe(true);
   });
 
   it("lists always-on, schedule-only, reactive, vor-power and oracle in that order, each with every field", () => {
