@@ -18,3 +18,28 @@ if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok ins
   $sudo_cmd apt-get update
   $sudo_cmd apt-get install -y chromium
 fi
+
+# --- moto (AWS EC2, SSM, DynamoDB) for the AWS adapters' integration tests --------------------
+# moto's server runs from a project venv; the tests start it on a free loopback port. pip runs
+# only when moto is missing or not the pinned version.
+MOTO_VERSION=5.2.5
+if ! .venv/bin/python -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >.venv/pip.log 2>&1 ||
+    { cat .venv/pip.log; echo "!! pip could not install moto"; exit 1; }
+fi
+
+# --- RabbitMQ management API (port 15672) for the RabbitMQ signal's integration tests ----------
+# The broker itself runs on this machine (127.0.0.1:5672); start it if it is stopped, and enable
+# the management plugin (idempotent: a no-op when already enabled).
+if command -v rabbitmqctl >/dev/null 2>&1; then
+  if ! rabbitmqctl status >/dev/null 2>&1; then
+    rabbitmq-server -detached
+    for _ in $(seq 1 60); do rabbitmqctl status >/dev/null 2>&1 && break; sleep 1; done
+  fi
+  if ! rabbitmq-plugins list -e 2>/dev/null | grep -q "rabbitmq_management "; then
+    rabbitmq-plugins enable rabbitmq_management >/dev/null
+  fi
+else
+  echo "!! rabbitmqctl not found: the RabbitMQ integration tests will report it missing"
+fi
