@@ -26,6 +26,34 @@ async function readRaw(
   return readConfigText(text);
 }
 
+/**
+ * Reads and validates a config kept in an SSM parameter (a Lambda's usual source), the same way as
+ * a file. `read` fetches the parameter's text (the wiring module passes an SSM call).
+ */
+export async function loadConfigFromParameter(
+  name: string,
+  read: (name: string) => Promise<string>,
+): Promise<ParseResult<Config>> {
+  let text: string;
+  try {
+    text = await read(name);
+  } catch (error) {
+    const code = error instanceof Error ? error.name : "error";
+    return {
+      ok: false,
+      errors: [
+        {
+          path: [],
+          message: `expected a readable SSM parameter ${name} holding the config, found ${code}; fix: create it, and allow ssm:GetParameter on it`,
+        },
+      ],
+      warnings: [],
+    };
+  }
+  const read2 = readConfigText(text);
+  return read2.ok ? parseConfig(read2.raw) : { ok: false, errors: read2.errors, warnings: [] };
+}
+
 /** Reads and validates a whole config file (YAML or JSON). */
 export async function loadConfig(file: string): Promise<ParseResult<Config>> {
   const read = await readRaw(file);
