@@ -9,5 +9,6 @@ const code = await runCli(process.argv.slice(2), {
   now: () => new Date(),
   progress: (text) => process.stderr.write(`\r${text.padEnd(60)}${text === "" ? "\r" : ""}`),
   isTerminal: process.stderr.isTTY,
+  env: process.env,
 });
 process.exitCode = code;

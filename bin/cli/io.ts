@@ -8,4 +8,6 @@ export interface CliIo {
   progress?(text: string): void;
   /** whether stderr is a terminal (progress bars only there) */
   isTerminal?: boolean;
+  /** the environment the live commands read (AWS_REGION, AWS_ENDPOINT_URL, secrets fromEnv) */
+  env?: Readonly<Record<string, string | undefined>>;
 }

@@ -2,7 +2,14 @@ import { readFile } from "node:fs/promises";
 import { loadConfig, readConfigText } from "../../shared/config/index.ts";
 import { fromZodIssues } from "../../shared/config/issues.ts";
 import { knownKeysAt } from "../../shared/config/schema.ts";
-import { plan, snapshotSchema, type Decision, type Snapshot } from "../../shared/plan/index.ts";
+import {
+  plan,
+  snapshotSchema,
+  type Decision,
+  type Plan,
+  type Snapshot,
+} from "../../shared/plan/index.ts";
+import { livePlan } from "./observe-command.ts";
 import { reportInvalid } from "./config-commands.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { formatUtc, parseInstant } from "./instants.ts";
@@ -50,19 +57,31 @@ export async function planCommand(
   io: CliIo,
   options: { config: string; snapshot?: string; at?: string; json?: boolean },
 ): Promise<number> {
-  if (options.snapshot === undefined) {
-    throw new UsageError(
-      "--snapshot: expected a snapshot file; live observation (plan without --snapshot) arrives with the AWS adapters; fix: pass --snapshot FILE (see examples/snapshots/)",
-    );
-  }
   const atFlag = options.at === undefined ? undefined : parseInstant(options.at, "--at");
-  const config = await loadConfig(options.config);
-  if (!config.ok)
-    return reportInvalid(io, options.config, config.errors, config.warnings, options.json === true);
-  const snapshot = await loadSnapshot(io, options.snapshot);
-  if (!snapshot) return EXIT.usage;
-  const at = atFlag ?? new Date(snapshot.observedAt);
-  const result = plan(snapshot, config.config, at);
+  let snapshot: Snapshot;
+  let result: Plan;
+  if (options.snapshot === undefined) {
+    // Live: observe through the AWS adapters (AWS_ENDPOINT_URL points them at moto in tests).
+    const live = await livePlan(io, options.config, io.env ?? {});
+    if (!live.ok) return live.exitCode;
+    snapshot = live.snapshot;
+    result = atFlag ? plan(snapshot, live.config, atFlag) : live.result;
+  } else {
+    const config = await loadConfig(options.config);
+    if (!config.ok)
+      return reportInvalid(
+        io,
+        options.config,
+        config.errors,
+        config.warnings,
+        options.json === true,
+      );
+    const loaded = await loadSnapshot(io, options.snapshot);
+    if (!loaded) return EXIT.usage;
+    snapshot = loaded;
+    result = plan(snapshot, config.config, atFlag ?? new Date(snapshot.observedAt));
+  }
+  const at = new Date(result.at);
   if (options.json) {
     io.out(JSON.stringify(result, null, 2));
     return EXIT.done;

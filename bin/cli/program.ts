@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { configCheck, printSchema } from "./config-commands.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
+import { observeCommand } from "./observe-command.ts";
 import { planCommand } from "./plan-commands.ts";
 import { traceGenerate } from "./trace-commands.ts";
 import { simulateCommand, type SimulateFlags } from "./simulate-command.ts";
@@ -54,6 +55,20 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .action(async (options: { config: string; from?: string; days: string; json?: boolean }) =>
       setCode(await schedulePreview(io, options)),
     );
+  program
+    .command("observe")
+    .description(
+      "Read the live Snapshot through the AWS adapters (AWS_REGION, AWS_ENDPOINT_URL) and print it.",
+    )
+    .option(
+      "--config <file>",
+      "the vor-power config (default: the SSM parameter VOR_POWER_CONFIG_PARAMETER)",
+    )
+    .option("--json", "JSON (the only form)")
+    .action(async (options: { config?: string }) =>
+      setCode(await observeCommand(io, options, io.env ?? {})),
+    );
+
   program
     .command("plan")
     .description(
