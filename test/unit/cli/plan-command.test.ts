@@ -76,11 +76,11 @@ describe("vor-power plan", () => {
     expect(io.stderr.join("\n")).toMatch(/pools\.compute\.hosst: .*did you mean "hosts"\?/);
   });
 
-  it("asks for --snapshot until live observation exists", async () => {
+  it("exits 2 naming --config when there is no config to plan with", async () => {
     const io = memoryIo();
 
-    expect(await runCli(["plan", "--config", config], io)).toBe(2);
-    expect(io.stderr.join("\n")).toContain("--snapshot");
+    expect(await runCli(["plan"], io)).toBe(2);
+    expect(io.stderr.join("\n")).toContain("--config");
   });
 });
 
