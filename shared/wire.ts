@@ -60,14 +60,20 @@ export async function wireAws(
 ): Promise<Ports> {
   // cloud and state are unions by provider; Azure joins them in its issue, with its own wiring.
   const region = env.AWS_REGION ?? config.cloud.region;
+  // AWS_ENDPOINT_URL (the SDK's standard variable) is passed on explicitly, so a test's env is enough.
+  const endpoint = env.AWS_ENDPOINT_URL;
+  const at = endpoint === undefined ? {} : { endpoint };
   let ssm: SSMClient | undefined;
-  const secrets = new SecretResolver({ ssm: () => (ssm ??= new SSMClient({ region })), env });
+  const secrets = new SecretResolver({
+    ssm: () => (ssm ??= new SSMClient({ region, ...at })),
+    env,
+  });
   const compute = new Ec2ComputeProvider({
-    client: createEc2Client({ region }),
+    client: createEc2Client({ region, ...at }),
     poolTag: config.cloud.poolTag,
   });
   const store = new DynamoDbStateStore({
-    client: new DynamoDBClient({ region }),
+    client: new DynamoDBClient({ region, ...at }),
     table: config.state.table,
   });
   const pools = Object.keys(config.pools);
