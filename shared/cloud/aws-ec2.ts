@@ -270,6 +270,7 @@ function hostOf(instance: Instance): HostSnapshot | undefined {
     id: instance.InstanceId,
     cloudState: state.data,
     ...(instance.LaunchTime ? { launchedAt: instance.LaunchTime.toISOString() } : {}),
+    ...(instance.PrivateIpAddress ? { address: instance.PrivateIpAddress } : {}),
     tags,
   };
 }

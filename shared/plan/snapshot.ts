@@ -15,6 +15,8 @@ export const hostSnapshotSchema = z.strictObject({
   cloudState: cloudStateSchema,
   /** when the host last reached running (EC2 LaunchTime, reset at every start); bootGrace counts from it */
   launchedAt: instant.optional(),
+  /** the host's private address, as the cloud reports it: only to match RabbitMQ peers (hostOf: peerAddress), never dialled by tests */
+  address: z.string().optional(),
   /** every tag of the host; vor:* tags are DESIGN.md's tag contract */
   tags: z.record(z.string(), z.string()).default({}),
 });

@@ -199,11 +199,13 @@ describe.skipIf(skip)("Ec2ComputeProvider (moto)", () => {
       expect(hosts.map((h) => h.id)).toEqual([kept]);
     });
 
-    it("reports each host's state, tags and LaunchTime as launchedAt", async () => {
+    it("reports each host's state, tags, LaunchTime as launchedAt and private address", async () => {
       const [stopped = ""] = await launch("states", 1, "stopped");
       const [running = ""] = await launch("states", 1, "running");
       const described = await admin.send(new DescribeInstancesCommand({ InstanceIds: [running] }));
       const launchTime = described.Reservations?.[0]?.Instances?.[0]?.LaunchTime;
+      // Read, never dialled: tests reach only loopback.
+      const privateIp = described.Reservations?.[0]?.Instances?.[0]?.PrivateIpAddress;
 
       const hosts = await provider(newClient()).listHosts("states");
 
@@ -215,6 +217,7 @@ describe.skipIf(skip)("Ec2ComputeProvider (moto)", () => {
       );
       expect(hosts.find((h) => h.id === running)).toMatchObject({
         launchedAt: launchTime?.toISOString(),
+        address: privateIp,
         tags: { [POOL_TAG]: "states", Name: "states-1" },
       });
     });
