@@ -170,6 +170,20 @@ describe("act", () => {
     });
   });
 
+  it("writes every decision's lifecycle tag first, then starts all hosts in one call", async () => {
+    const { ports, compute, store } = portsWith([host("i-1", "stopped"), host("i-2", "stopped")]);
+    const start = (id: string) =>
+      decision(id, [
+        { type: "tags", host: id, set: { "vor:lifecycle": "starting" }, remove: [] },
+        { type: "start", host: id },
+      ]);
+
+    const result = await act(planOf(start("i-1"), start("i-2")), ports, await leaseOf(store), NOW);
+
+    expect(result.outcomes.map((o) => o.status)).toEqual(["done", "done"]);
+    expect(compute.calls).toEqual(["tags i-1", "tags i-2", "start i-1,i-2"]);
+  });
+
   it("sends an alert and records it, so it is sent once per episode", async () => {
     const { ports, store, sent } = portsWith([]);
 
