@@ -2,12 +2,16 @@ import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   CreateTagsCommand,
   DescribeImagesCommand,
+  DescribeInstancesCommand,
   EC2Client,
   RunInstancesCommand,
   StopInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../bin/cli/program.ts";
+import { reconcilePool } from "../../shared/act/reconcile.ts";
+import { parseConfig } from "../../shared/config/index.ts";
+import { wireAws } from "../../shared/wire.ts";
 import { planSchema, snapshotSchema } from "../../shared/plan/index.ts";
 import { memoryIo } from "../support/cli-io.ts";
 import { rawConfigWith } from "../support/config-builder.ts";
@@ -146,5 +150,97 @@ describe.skipIf(skip)("vor-power observe and live plan (moto, loopback midtier)"
     expect(
       after.pools.compute?.hosts.find((h) => h.id === ids[1])?.tags["vor:lifecycle"],
     ).toBeUndefined();
+  });
+});
+
+describe.skipIf(skip)("reconcile through the wired AWS adapters (moto, loopback midtier)", () => {
+  let moto: Moto;
+  let midtier: MidtierServer;
+  let ec2: EC2Client;
+  let env: Record<string, string>;
+  let host = "";
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    midtier = await startMidtierServer({ token: "t-2" });
+    const client = { ...MOTO_CLIENT, endpoint: moto.endpoint };
+    ec2 = new EC2Client(client);
+    const image =
+      (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId ?? "ami-12c6146b";
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: image,
+        MinCount: 1,
+        MaxCount: 1,
+        InstanceType: "t3.micro",
+      }),
+    );
+    host = run.Instances?.[0]?.InstanceId ?? "";
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [host],
+        Tags: [
+          { Key: "vor:pool", Value: "compute" },
+          { Key: "vor:lifecycle", Value: "off" },
+        ],
+      }),
+    );
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [host] }));
+    await new DynamoDBClient(client).send(
+      new CreateTableCommand({
+        TableName: "vor-power-state",
+        KeySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: "pk", AttributeType: "S" },
+          { AttributeName: "sk", AttributeType: "S" },
+        ],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
+    env = { AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: "eu-west-2", VOR_MIDTIER_TOKEN: "t-2" };
+    process.env.AWS_ACCESS_KEY_ID = "testing";
+    process.env.AWS_SECRET_ACCESS_KEY = "testing";
+  }, 60_000);
+
+  afterAll(async () => {
+    await midtier.close();
+    await moto.stop();
+  });
+
+  it("starts a host for a pending run: the starting tag before the call, the start recorded in DynamoDB", async () => {
+    midtier.answer({
+      kind: "json",
+      body: [{ id: "r-9", status: "pending", pool: "compute", hosts: 1, hostIds: [] }],
+    });
+    const raw = rawConfigWith(
+      ["signals.rabbitmq", undefined],
+      ["signals.midtier.runsUrl", midtier.runsUrl],
+      ["signals.midtier.token", { fromEnv: "VOR_MIDTIER_TOKEN" }],
+      ["pools.compute.channel", "ssm"],
+      ["bootstrap.vault", undefined],
+      ["bootstrap.ssh", undefined],
+    );
+    const parsed = parseConfig(raw);
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const ports = await wireAws(parsed.config, env, () => undefined);
+    const now = new Date("2026-03-04T10:00:00Z");
+
+    const result = await reconcilePool(parsed.config, "compute", ports, now, "test-tick");
+
+    expect(result.outcomes.find((o) => o.decision.host === host)).toMatchObject({
+      status: "done",
+      decision: { rule: "scale-out.pending" },
+    });
+    const described = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [host] }));
+    const instance = described.Reservations?.[0]?.Instances?.[0];
+    expect(["pending", "running"]).toContain(instance?.State?.Name);
+    expect(instance?.Tags?.find((t) => t.Key === "vor:lifecycle")?.Value).toBe("starting");
+    expect((await ports.store.readPool("compute")).startRecords[host]).toEqual({
+      at: now.toISOString(),
+      result: "ok",
+    });
   });
 });
