@@ -90,10 +90,17 @@ describe.skipIf(skip)("DynamoDbStateStore (moto)", () => {
       // loser then writes under the lease it held last (stale by now), as a slow invocation would.
       for (let round = 0; round < 15; round += 1) {
         const now = at(round * 120);
+        // Who sends first alternates: the store serves one request at a time, like DynamoDB's
+        // atomic conditional writes, so the first to arrive wins; both must win some rounds.
+        const order = round % 2 === 0 ? [0, 1] : [1, 0];
+        const racing = new Map(
+          order.map((i) => [
+            i,
+            stores[i]?.acquireLease(POOL, `${owners[i] ?? ""}-${round}`, now, TTL_MS),
+          ]),
+        );
         const acquired = await Promise.all(
-          stores.map((store, i) =>
-            store.acquireLease(POOL, `${owners[i] ?? ""}-${round}`, now, TTL_MS),
-          ),
+          stores.map((_, i) => racing.get(i) ?? Promise.resolve(null)),
         );
         const winners = acquired.filter((lease) => lease !== null);
         acquired.forEach((lease, i) => {

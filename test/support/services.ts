@@ -51,15 +51,18 @@ export interface Moto {
   stop(): Promise<void>;
 }
 
-const MOTO_SERVER = ".venv/bin/moto_server";
+const MOTO_PYTHON = ".venv/bin/python";
+const MOTO_SERVER = "test/support/moto_server.py";
 
 /** Whether the moto server is installed (scripts/setup-test-env.sh puts it in .venv). */
-export const motoInstalled = (): boolean => existsSync(MOTO_SERVER);
+export const motoInstalled = (): boolean => existsSync(".venv/bin/moto_server");
 
 /** Starts a moto server on a free loopback port; resolves once it answers. */
 export async function startMoto(): Promise<Moto> {
   const port = await freePort();
-  const child: ChildProcess = spawn(MOTO_SERVER, ["-H", "127.0.0.1", "-p", String(port)], {
+  // One request at a time (see moto_server.py): DynamoDB's conditional writes are atomic, and
+  // moto's threaded server's are not.
+  const child: ChildProcess = spawn(MOTO_PYTHON, [MOTO_SERVER, "127.0.0.1", String(port)], {
     stdio: "ignore",
   });
   const endpoint = `http://127.0.0.1:${port}`;
