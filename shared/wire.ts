@@ -1,6 +1,8 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { LogAlerter } from "./act/log-alerter.ts";
+import { SnsAlerter } from "./act/sns-alerter.ts";
 import type { Ports } from "./act/ports.ts";
 import { SkipBootstrap } from "./bootstrap/skip-bootstrap.ts";
 import { Ec2ComputeProvider, createEc2Client } from "./cloud/aws-ec2.ts";
@@ -110,6 +112,11 @@ export async function wireAws(
     store,
     // Until the host-access issue lands there is no channel: the step records `skipped` (blocked).
     bootstrap: new SkipBootstrap(store, `vor-power-${env.AWS_LAMBDA_FUNCTION_NAME ?? "cli"}`),
-    alerter: new LogAlerter(log),
+    alerter: config.alerts
+      ? new SnsAlerter({
+          client: new SNSClient({ region, ...at }),
+          topicArn: config.alerts.topicArn,
+        })
+      : new LogAlerter(log),
   };
 }
