@@ -3,6 +3,7 @@ import { configCheck, printSchema } from "./config-commands.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 import { observeCommand } from "./observe-command.ts";
+import { registerOpsCommands } from "./ops-commands.ts";
 import { planCommand } from "./plan-commands.ts";
 import { traceGenerate } from "./trace-commands.ts";
 import { simulateCommand, type SimulateFlags } from "./simulate-command.ts";
@@ -84,6 +85,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .action(async (options: { config: string; snapshot?: string; at?: string; json?: boolean }) =>
       setCode(await planCommand(io, options)),
     );
+  registerOpsCommands(program, io, setCode);
   const trace = program
     .command("trace")
     .description("Workload traces for the simulator (JSON Lines).");
