@@ -1,4 +1,3 @@
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   CreateTagsCommand,
   DescribeImagesCommand,
@@ -13,6 +12,7 @@ import { reconcilePool } from "../../shared/act/reconcile.ts";
 import { parseConfig } from "../../shared/config/index.ts";
 import { wireAws } from "../../shared/wire.ts";
 import { planSchema, snapshotSchema } from "../../shared/plan/index.ts";
+import { createStateTable, liveConfigChanges } from "../support/aws-fixture.ts";
 import { memoryIo } from "../support/cli-io.ts";
 import { rawConfigWith } from "../support/config-builder.ts";
 import { startMidtierServer, type MidtierServer } from "../support/midtier-server.ts";
@@ -67,30 +67,8 @@ describe.skipIf(skip)("vor-power observe and live plan (moto, loopback midtier)"
       }),
     );
     await ec2.send(new StopInstancesCommand({ InstanceIds: [idle] }));
-    await new DynamoDBClient(client).send(
-      new CreateTableCommand({
-        TableName: "vor-power-state",
-        KeySchema: [
-          { AttributeName: "pk", KeyType: "HASH" },
-          { AttributeName: "sk", KeyType: "RANGE" },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: "pk", AttributeType: "S" },
-          { AttributeName: "sk", AttributeType: "S" },
-        ],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
-    configFile = tempConfigFile(
-      rawConfigWith(
-        ["signals.rabbitmq", undefined],
-        ["signals.midtier.runsUrl", midtier.runsUrl],
-        ["signals.midtier.token", { fromEnv: "VOR_MIDTIER_TOKEN" }],
-        ["pools.compute.channel", "ssm"],
-        ["bootstrap.vault", undefined],
-        ["bootstrap.ssh", undefined],
-      ),
-    );
+    await createStateTable(client);
+    configFile = tempConfigFile(rawConfigWith(...liveConfigChanges(midtier.runsUrl)));
     env = {
       AWS_ENDPOINT_URL: moto.endpoint,
       AWS_REGION: "eu-west-2",
@@ -186,20 +164,7 @@ describe.skipIf(skip)("reconcile through the wired AWS adapters (moto, loopback 
       }),
     );
     await ec2.send(new StopInstancesCommand({ InstanceIds: [host] }));
-    await new DynamoDBClient(client).send(
-      new CreateTableCommand({
-        TableName: "vor-power-state",
-        KeySchema: [
-          { AttributeName: "pk", KeyType: "HASH" },
-          { AttributeName: "sk", KeyType: "RANGE" },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: "pk", AttributeType: "S" },
-          { AttributeName: "sk", AttributeType: "S" },
-        ],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
+    await createStateTable(client);
     env = { AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: "eu-west-2", VOR_MIDTIER_TOKEN: "t-2" };
     process.env.AWS_ACCESS_KEY_ID = "testing";
     process.env.AWS_SECRET_ACCESS_KEY = "testing";
@@ -215,14 +180,7 @@ describe.skipIf(skip)("reconcile through the wired AWS adapters (moto, loopback 
       kind: "json",
       body: [{ id: "r-9", status: "pending", pool: "compute", hosts: 1, hostIds: [] }],
     });
-    const raw = rawConfigWith(
-      ["signals.rabbitmq", undefined],
-      ["signals.midtier.runsUrl", midtier.runsUrl],
-      ["signals.midtier.token", { fromEnv: "VOR_MIDTIER_TOKEN" }],
-      ["pools.compute.channel", "ssm"],
-      ["bootstrap.vault", undefined],
-      ["bootstrap.ssh", undefined],
-    );
+    const raw = rawConfigWith(...liveConfigChanges(midtier.runsUrl));
     const parsed = parseConfig(raw);
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
     const ports = await wireAws(parsed.config, env, () => undefined);

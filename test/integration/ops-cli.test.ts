@@ -1,4 +1,3 @@
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   CreateTagsCommand,
   DescribeImagesCommand,
@@ -11,6 +10,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../bin/cli/program.ts";
 import type { StatusReport, WriteAnswer } from "../../shared/ops/run-ops.ts";
+import { createStateTable, liveConfigChanges } from "../support/aws-fixture.ts";
 import { memoryIo } from "../support/cli-io.ts";
 import { rawConfigWith } from "../support/config-builder.ts";
 import { startMidtierServer, type MidtierServer } from "../support/midtier-server.ts";
@@ -108,28 +108,10 @@ describe.skipIf(skip)("vor-power ops commands (moto, loopback midtier)", () => {
       new CreateTagsCommand({ Resources: [off], Tags: [{ Key: "vor:lifecycle", Value: "off" }] }),
     );
     await ec2.send(new StopInstancesCommand({ InstanceIds: [off] }));
-    await new DynamoDBClient(client).send(
-      new CreateTableCommand({
-        TableName: "vor-power-state",
-        KeySchema: [
-          { AttributeName: "pk", KeyType: "HASH" },
-          { AttributeName: "sk", KeyType: "RANGE" },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: "pk", AttributeType: "S" },
-          { AttributeName: "sk", AttributeType: "S" },
-        ],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
+    await createStateTable(client);
     configFile = tempConfigFile(
       rawConfigWith(
-        ["signals.rabbitmq", undefined],
-        ["signals.midtier.runsUrl", midtier.runsUrl],
-        ["signals.midtier.token", { fromEnv: "VOR_MIDTIER_TOKEN" }],
-        ["pools.compute.channel", "ssm"],
-        ["bootstrap.vault", undefined],
-        ["bootstrap.ssh", undefined],
+        ...liveConfigChanges(midtier.runsUrl),
         // Alerts go to the log (stderr), where the test reads the AUDIT line.
         ["alerts", undefined],
       ),
