@@ -4,6 +4,7 @@ import { EXIT, UsageError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 import { observeCommand } from "./observe-command.ts";
 import { registerOpsCommands } from "./ops-commands.ts";
+import { registerReconcileCommands } from "./reconcile-commands.ts";
 import { planCommand } from "./plan-commands.ts";
 import { traceGenerate } from "./trace-commands.ts";
 import { simulateCommand, type SimulateFlags } from "./simulate-command.ts";
@@ -85,6 +86,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     .action(async (options: { config: string; snapshot?: string; at?: string; json?: boolean }) =>
       setCode(await planCommand(io, options)),
     );
+  registerReconcileCommands(program, io, setCode);
   registerOpsCommands(program, io, setCode);
   const trace = program
     .command("trace")

@@ -1,7 +1,8 @@
 import type { Context } from "aws-lambda";
 import { z } from "zod";
 import { addMetrics, loggerFor } from "../../shared/observability.ts";
-import { reconcileOrPlan, reportPool } from "./pool-reconcile.ts";
+import { reconcileOrPlan } from "../../shared/act/reconcile.ts";
+import { reportPool } from "./pool-reconcile.ts";
 import { dependencies, describeError, isRetryable, ownerOf, wrapHandler } from "./runtime.ts";
 
 // EC2's state-change notification, through an EventBridge rule: a host that reached `running`

@@ -1,57 +1,13 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
-import type { Outcome } from "../../shared/act/act.ts";
-import { observePool } from "../../shared/act/observe.ts";
-import { reconcilePool } from "../../shared/act/reconcile.ts";
+import type { PoolReport } from "../../shared/act/reconcile.ts";
 import type { Decision } from "../../shared/plan/decision.ts";
-import { plan } from "../../shared/plan/plan.ts";
-import type { PoolControl, Snapshot } from "../../shared/plan/snapshot.ts";
+import type { PoolControl } from "../../shared/plan/snapshot.ts";
 import { addMetrics, type MetricName } from "../../shared/observability.ts";
-import { describeError, type Dependencies } from "./runtime.ts";
+import { describeError } from "./runtime.ts";
 
-// One pool's reconcile as the handlers run it (tick, run-submitted, host-state-change): observe,
-// plan and act under the lease (or only observe and plan on a dry run), then report: one log line
-// per decision with its rule and reason, and the pool's metrics.
-
-/** What became of one pool in this invocation. A failure is kept, so no pool hides another. */
-export interface PoolReport {
-  pool: string;
-  dryRun: boolean;
-  /** false on a dry run, when the reconcile failed, or when another invocation held the lease */
-  acted: boolean;
-  snapshot?: Snapshot;
-  decisions: Decision[];
-  outcomes: Outcome[];
-  /** the reconcile threw: observe, the lease or the state store failed */
-  error?: unknown;
-}
-
-/** Reconciles one pool (observe, plan, act under its lease), or only plans it on a dry run. */
-export async function reconcileOrPlan(
-  pool: string,
-  deps: Pick<Dependencies, "config" | "ports" | "dryRun">,
-  now: Date,
-  owner: string,
-): Promise<PoolReport> {
-  const { config, ports, dryRun } = deps;
-  try {
-    if (dryRun) {
-      const snapshot: Snapshot = {
-        observedAt: now.toISOString(),
-        pools: { [pool]: await observePool(pool, ports) },
-      };
-      const planned = plan(snapshot, config, now);
-      return { pool, dryRun, acted: false, snapshot, decisions: planned.decisions, outcomes: [] };
-    }
-    const result = await reconcilePool(config, pool, ports, now, owner);
-    return { ...result, dryRun };
-  } catch (error) {
-    return { pool, dryRun, acted: false, decisions: [], outcomes: [], error };
-  }
-}
-
-/** Whether anything of the pool's reconcile failed: the reconcile itself, or a decision's act. */
-export const poolFailed = (report: PoolReport): boolean =>
-  report.error !== undefined || report.outcomes.some((o) => o.status === "failed");
+// How the handlers (tick, run-submitted, host-state-change) report one pool's reconcile
+// (`reconcileOrPlan`, shared/act/reconcile.ts): one log line per decision with its rule and reason,
+// and the pool's metrics.
 
 /** Logs the pool's decisions with their rules, reasons and outcomes, and adds its metrics. */
 export function reportPool(log: Logger, report: PoolReport, now: Date): void {

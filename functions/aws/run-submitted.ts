@@ -1,8 +1,10 @@
 import type { Context, SQSBatchItemFailure, SQSBatchResponse } from "aws-lambda";
 import { z } from "zod";
+import { reconcileOrPlan } from "../../shared/act/reconcile.ts";
+import { parseSubmittedRun, submittedRecord } from "../../shared/act/submit-run.ts";
 import type { Config } from "../../shared/config/index.ts";
 import { addMetrics, loggerFor } from "../../shared/observability.ts";
-import { reconcileOrPlan, reportPool } from "./pool-reconcile.ts";
+import { reportPool } from "./pool-reconcile.ts";
 import { dependencies, describeError, isRetryable, ownerOf, wrapHandler } from "./runtime.ts";
 
 // The run-submitted event (DESIGN.md, "Three ways in"): an SQS batch (or one EventBridge event)
@@ -11,14 +13,6 @@ import { dependencies, describeError, isRetryable, ownerOf, wrapHandler } from "
 // got a run is reconciled once, so hosts start without waiting for the next tick.
 
 const log = loggerFor("run-submitted");
-
-/** One submitted run, the SQS body (JSON) or the EventBridge `detail`. Unknown keys are errors. */
-export const submittedRunSchema = z.strictObject({
-  runId: z.string().min(1).max(200),
-  /** optional when the config has a single pool */
-  pool: z.string().min(1).optional(),
-  hosts: z.number().int().min(1).max(1000).default(1),
-});
 
 const sqsEventSchema = z.object({ Records: z.array(z.unknown()).min(1) });
 const sqsRecordSchema = z.object({ messageId: z.string().min(1), body: z.string() });
@@ -62,14 +56,7 @@ export async function runSubmitted(event: unknown, context: Context): Promise<SQ
   for (const entry of entries) {
     if (!entry.ok) continue;
     try {
-      await deps.ports.store.addSubmitted(entry.pool, {
-        runId: entry.runId,
-        hosts: entry.hosts,
-        at: now.toISOString(),
-        expiresAt: new Date(
-          now.getTime() + (deps.config.pools[entry.pool]?.eventTtl ?? 0),
-        ).toISOString(),
-      });
+      await deps.ports.store.addSubmitted(entry.pool, submittedRecord(deps.config, entry, now));
       stored.set(entry.pool, [...(stored.get(entry.pool) ?? []), entry.id]);
       log.info(`run ${entry.runId} stored for pool ${entry.pool}`, {
         pool: entry.pool,
@@ -136,30 +123,8 @@ function fromSqsRecord(record: unknown, index: number, config: Config): Entry {
 }
 
 function fromPayload(id: string, payload: unknown, config: Config): Entry {
-  const run = submittedRunSchema.safeParse(payload);
-  if (!run.success) {
-    const issues = run.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`);
-    return {
-      id,
-      ok: false,
-      why: `not a submitted run {runId, pool?, hosts?}: ${issues.join("; ")}`,
-    };
-  }
-  const pools = Object.keys(config.pools);
-  const pool = run.data.pool ?? (pools.length === 1 ? pools[0] : undefined);
-  if (pool === undefined)
-    return {
-      id,
-      ok: false,
-      why: `run ${run.data.runId} names no pool, and the config has ${pools.length} (${pools.join(", ")}): the sender must name one`,
-    };
-  if (!Object.hasOwn(config.pools, pool))
-    return {
-      id,
-      ok: false,
-      why: `run ${run.data.runId} names pool ${pool}, which the config does not have (${pools.join(", ")})`,
-    };
-  return { id, ok: true, pool, runId: run.data.runId, hosts: run.data.hosts };
+  const parsed = parseSubmittedRun(payload, config);
+  return parsed.ok ? { id, ok: true, ...parsed.run } : { id, ok: false, why: parsed.why };
 }
 
 export const handler = wrapHandler(runSubmitted, { log, correlationIdPath: "id" });

@@ -1,7 +1,8 @@
 import type { Context } from "aws-lambda";
 import { z } from "zod";
 import { addMetrics, loggerFor } from "../../shared/observability.ts";
-import { poolFailed, reconcileOrPlan, reportPool, type PoolReport } from "./pool-reconcile.ts";
+import { poolFailed, reconcileOrPlan, type PoolReport } from "../../shared/act/reconcile.ts";
+import { reportPool } from "./pool-reconcile.ts";
 import { dependencies, describeError, ownerOf, wrapHandler } from "./runtime.ts";
 
 // The scheduled tick (DESIGN.md, "Three ways in"): EventBridge Scheduler invokes it every minute

@@ -61,3 +61,44 @@ export async function reconcilePool(
   }
   return result;
 }
+
+/** What became of one pool in this invocation. A failure is kept, so no pool hides another. */
+export interface PoolReport {
+  pool: string;
+  dryRun: boolean;
+  /** false on a dry run, when the reconcile failed, or when another invocation held the lease */
+  acted: boolean;
+  snapshot?: Snapshot;
+  decisions: Decision[];
+  outcomes: Outcome[];
+  /** the reconcile threw: observe, the lease or the state store failed */
+  error?: unknown;
+}
+
+/** Reconciles one pool (observe, plan, act under its lease), or only plans it on a dry run. */
+export async function reconcileOrPlan(
+  pool: string,
+  deps: { config: Config; ports: Ports; dryRun: boolean },
+  now: Date,
+  owner: string,
+): Promise<PoolReport> {
+  const { config, ports, dryRun } = deps;
+  try {
+    if (dryRun) {
+      const snapshot: Snapshot = {
+        observedAt: now.toISOString(),
+        pools: { [pool]: await observePool(pool, ports) },
+      };
+      const planned = plan(snapshot, config, now);
+      return { pool, dryRun, acted: false, snapshot, decisions: planned.decisions, outcomes: [] };
+    }
+    const result = await reconcilePool(config, pool, ports, now, owner);
+    return { ...result, dryRun };
+  } catch (error) {
+    return { pool, dryRun, acted: false, decisions: [], outcomes: [], error };
+  }
+}
+
+/** Whether anything of the pool's reconcile failed: the reconcile itself, or a decision's act. */
+export const poolFailed = (report: PoolReport): boolean =>
+  report.error !== undefined || report.outcomes.some((o) => o.status === "failed");
