@@ -2,7 +2,7 @@ import type { Config } from "../config/index.ts";
 import { plan } from "../plan/plan.ts";
 import type { Decision } from "../plan/decision.ts";
 import type { Snapshot } from "../plan/snapshot.ts";
-import { act, type Outcome } from "./act.ts";
+import { act, type BootstrapRequest, type Outcome } from "./act.ts";
 import { observePool } from "./observe.ts";
 import type { Ports } from "./ports.ts";
 
@@ -21,7 +21,7 @@ export interface PoolReconcile {
 /**
  * Observe, plan and act for one pool under its lease (DESIGN.md, "Concurrency"): take the lease or
  * leave a request for its holder; plan once more when a request arrived meanwhile; begin the
- * bootstraps after the lease section. `hooks.beforeAct` lets the simulator model work that lands
+ * bootstraps once the lease is released. `hooks.beforeAct` lets the simulator model work that lands
  * between plan and act.
  */
 export async function reconcilePool(
@@ -39,6 +39,7 @@ export async function reconcilePool(
     if (!lease) return { pool, acted: false, decisions: [], outcomes: [] };
   }
   const result: PoolReconcile = { pool, acted: true, decisions: [], outcomes: [] };
+  const bootstraps: BootstrapRequest[] = [];
   for (let round = 0; round < 3; round++) {
     const snapshot: Snapshot = {
       observedAt: now.toISOString(),
@@ -50,15 +51,27 @@ export async function reconcilePool(
     result.snapshot = snapshot;
     result.decisions.push(...planned.decisions);
     result.outcomes.push(...done.outcomes);
-    for (const request of done.bootstraps)
-      await ports.bootstrap.begin(
-        request.pool,
-        request.host,
-        { reference: request.reference },
-        now,
-      );
+    bootstraps.push(...done.bootstraps);
     if ((await ports.store.releaseLease(lease)) === "released") break;
   }
+  // Bootstraps take up to checkTimeout per step: they run after the lease is released, each
+  // under its host's claim, side by side (DESIGN.md, "Concurrency"). One failing never stops
+  // the others; a host asked for twice across rounds is begun once.
+  const begun = new Set<string>();
+  const settled = await Promise.allSettled(
+    bootstraps
+      .filter((r) => {
+        const key = `${r.host}/${String(r.reference)}`;
+        return !begun.has(key) && Boolean(begun.add(key));
+      })
+      .map((r) => ports.bootstrap.begin(r.pool, r.host, { reference: r.reference }, now)),
+  );
+  const failed = settled.flatMap((s) => (s.status === "rejected" ? [s.reason as unknown] : []));
+  if (failed.length > 0)
+    throw new AggregateError(
+      failed,
+      `${failed.length} bootstrap(s) of pool ${pool} failed to begin`,
+    );
   return result;
 }
 
