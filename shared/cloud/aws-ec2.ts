@@ -271,6 +271,7 @@ function hostOf(instance: Instance): HostSnapshot | undefined {
     cloudState: state.data,
     ...(instance.LaunchTime ? { launchedAt: instance.LaunchTime.toISOString() } : {}),
     ...(instance.PrivateIpAddress ? { address: instance.PrivateIpAddress } : {}),
+    ...(instance.PublicIpAddress ? { publicAddress: instance.PublicIpAddress } : {}),
     tags,
   };
 }

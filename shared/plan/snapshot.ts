@@ -17,6 +17,8 @@ export const hostSnapshotSchema = z.strictObject({
   launchedAt: instant.optional(),
   /** the host's private address, as the cloud reports it: only to match RabbitMQ peers (hostOf: peerAddress), never dialled by tests */
   address: z.string().optional(),
+  /** the host's public address, if it has one (bootstrap.ssh.address publicIp) */
+  publicAddress: z.string().optional(),
   /** every tag of the host; vor:* tags are DESIGN.md's tag contract */
   tags: z.record(z.string(), z.string()).default({}),
 });
