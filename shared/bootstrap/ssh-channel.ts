@@ -1,0 +1,160 @@
+import type { Config } from "../config/index.ts";
+import { generateEphemeralKey, type EphemeralKey } from "./ephemeral-key.ts";
+import {
+  AccessFault,
+  type CommandResult,
+  type HostChannel,
+  type HostTarget,
+  type RunOptions,
+} from "./host-channel.ts";
+import { probeHostCertificate } from "./host-key-probe.ts";
+import type { KeySigner } from "./key-signer.ts";
+import { certifiedKeyType, parseCertificateLine, verifyCertificate } from "./openssh-cert.ts";
+import { resolveEndpoint, type SshEndpoint } from "./ssh-address.ts";
+import { CertificateAgent } from "./ssh-cert-agent.ts";
+import { SshError, toAccessFault } from "./ssh-errors.ts";
+import { blobOfLine, parsePublicKeyLine, type KeyType, type SshPublicKey } from "./ssh-keys.ts";
+import { runSession } from "./ssh-session.ts";
+
+// The SSH HostChannel (DESIGN.md, "Bootstrap hosts that come up"). Each run: a new ed25519 key in
+// memory; the signer (Vault) signs it for a few minutes; the host is verified (a host certificate
+// from the host CA, fetched out of band by host-key-probe.ts, or a pinned key); ssh2 logs in with
+// the certificate and runs the script; the key is dropped. Every failure is an AccessFault whose
+// code the planner classifies; the signer's own faults pass through unchanged.
+
+export type SshConfig = NonNullable<Config["bootstrap"]["ssh"]>;
+
+export interface SshChannelOptions {
+  ssh: SshConfig;
+  signer: KeySigner;
+  /**
+   * The host's pinned public keys (OpenSSH lines) for hostKey mode `pinned`, e.g. what cloud-init
+   * printed on its console; empty while none are known yet. Its AccessFaults pass through.
+   */
+  pinnedKeys?: (host: HostTarget) => Promise<string[]>;
+  /** the clock that host certificates' validity is checked against (default: the system's) */
+  now?: () => Date;
+  /** a new key per run (default generateEphemeralKey; tests pass their own to observe it) */
+  newKey?: () => EphemeralKey;
+}
+
+/** The host keys the session may accept, once verified. */
+interface TrustedHost {
+  keys: Buffer[];
+  types: KeyType[];
+}
+
+export class SshChannel implements HostChannel {
+  readonly #options: SshChannelOptions;
+
+  constructor(options: SshChannelOptions) {
+    if (options.ssh.hostKey.mode === "pinned" && !options.pinnedKeys)
+      throw new TypeError("hostKey mode pinned needs a pinnedKeys source");
+    this.#options = options;
+  }
+
+  /**
+   * @throws AccessFault `ssh:*` (see SshFailure), `channel:bad-certificate` when the signer's
+   *   answer is not for this run's key, and the signer's and pinnedKeys' own faults unchanged
+   */
+  async run(host: HostTarget, script: string, options: RunOptions): Promise<CommandResult> {
+    const startedAt = performance.now();
+    const remainingMs = () => Math.max(0, startedAt + options.timeoutMs - performance.now());
+    const { ssh, signer } = this.#options;
+    const endpoint = resolveEndpoint(host, ssh);
+    const where = `SSH to host ${host.id} at ${endpoint.host}:${endpoint.port}`;
+
+    const key = (this.#options.newKey ?? generateEphemeralKey)();
+    const identity = await signer.signUserKey({
+      publicKey: key.publicKeyLine,
+      keyId: `vor-power/${options.runId}`,
+    });
+    checkIdentity(identity, key, where);
+    try {
+      if (remainingMs() === 0)
+        throw new SshError("timeout", `signing the key used all of ${options.timeoutMs} ms`);
+      const trusted = await this.#trustedHost(host, endpoint, remainingMs());
+      const result = await runSession({
+        endpoint,
+        user: ssh.user,
+        agent: new CertificateAgent(identity, key),
+        hostKeys: trusted.keys,
+        hostKeyTypes: trusted.types,
+        script,
+        timeoutMs: remainingMs(),
+      });
+      return { ...result, durationMs: Math.round(performance.now() - startedAt) };
+    } catch (error) {
+      throw error instanceof SshError ? toAccessFault(error, where) : error;
+    }
+  }
+
+  async #trustedHost(
+    host: HostTarget,
+    endpoint: SshEndpoint,
+    timeoutMs: number,
+  ): Promise<TrustedHost> {
+    const { ssh, signer, pinnedKeys } = this.#options;
+    if (ssh.hostKey.mode === "pinned") {
+      const pinned = (await pinnedKeys?.(host)) ?? [];
+      const keys = pinned.flatMap((line) => parsedOrNothing(line));
+      if (keys.length === 0)
+        throw new SshError("host-key-unknown", "no pinned host key is known for it yet");
+      return { keys: keys.map((k) => k.blob), types: [...new Set(keys.map((k) => k.type))] };
+    }
+    const caKeys = (await signer.hostCaKeys()).flatMap((line) => parsedOrNothing(line));
+    if (caKeys.length === 0)
+      throw new AccessFault(
+        "vault:error",
+        "the signer published no usable host CA key (an OpenSSH public key line)",
+      );
+    const probe = await probeHostCertificate(endpoint, { timeoutMs });
+    const verdict = verifyCertificate(probe.certificate, {
+      kind: "host",
+      principal: endpoint.host,
+      trustedCaKeys: caKeys.map((k) => k.blob),
+      now: (this.#options.now ?? (() => new Date()))(),
+    });
+    if (!verdict.ok)
+      throw new SshError(
+        "host-cert-invalid",
+        `its host certificate is not valid: ${verdict.reason}`,
+      );
+    return { keys: [probe.certificate.key.blob], types: [probe.certificate.key.type] };
+  }
+}
+
+function parsedOrNothing(line: string): SshPublicKey[] {
+  try {
+    return [parsePublicKeyLine(line)];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The signer's answer must be a certificate for this run's key; a plain line of the same key is
+ * passed on too (the server refuses it: only the CA's certificates get in). Anything else is the
+ * signer's fault, not the host's.
+ */
+function checkIdentity(identity: string, key: EphemeralKey, where: string): void {
+  const fault = (why: string) =>
+    new AccessFault("channel:bad-certificate", `${where}: the signer's answer ${why}`);
+  let type: string;
+  try {
+    type = blobOfLine(identity).type;
+  } catch {
+    throw fault("is not an OpenSSH key line");
+  }
+  if (!certifiedKeyType(type)) {
+    if (!blobOfLine(identity).blob.equals(key.publicKeyBlob)) throw fault("is another key");
+    return;
+  }
+  let certified: Buffer;
+  try {
+    certified = parseCertificateLine(identity).key.blob;
+  } catch {
+    throw fault("is a malformed certificate");
+  }
+  if (!certified.equals(key.publicKeyBlob)) throw fault("certifies another key");
+}
