@@ -101,12 +101,20 @@ export interface OpenBao {
   stop(): Promise<void>;
 }
 
+export interface OpenBaoOptions {
+  /**
+   * The users the signing role may name (allowed_users); default [PRINCIPAL]. The SSH tests add
+   * their own login account, so a certificate can name it or, for a refusal, another user.
+   */
+  allowedUsers?: readonly string[];
+}
+
 /** Starts and configures an OpenBao dev server. Check `openBaoInstalled()` first. */
-export async function startOpenBao(): Promise<OpenBao> {
+export async function startOpenBao(options: OpenBaoOptions = {}): Promise<OpenBao> {
   const rootToken = randomUUID();
   const server = await spawnServer(rootToken);
   try {
-    return await configure(server, rootToken);
+    return await configure(server, rootToken, options.allowedUsers ?? [PRINCIPAL]);
   } catch (error) {
     await server.stop();
     throw error;
@@ -229,7 +237,11 @@ function rootClient(address: string, rootToken: string): RootClient {
   };
 }
 
-async function configure(server: RunningServer, rootToken: string): Promise<OpenBao> {
+async function configure(
+  server: RunningServer,
+  rootToken: string,
+  allowedUsers: readonly string[],
+): Promise<OpenBao> {
   const root = rootClient(server.address, rootToken);
   const created = await root.request("POST", `sys/namespaces/${NAMESPACE}`, { namespace: null });
   if (created.status > 299) throw new Error(`OpenBao set-up: namespace ${created.status}`);
@@ -248,7 +260,7 @@ async function configure(server: RunningServer, rootToken: string): Promise<Open
   await root.json("POST", `${USER_CA_MOUNT}/roles/${SIGN_ROLE}`, {
     key_type: "ca",
     allow_user_certificates: true,
-    allowed_users: PRINCIPAL,
+    allowed_users: allowedUsers.join(","),
     default_user: PRINCIPAL,
     allow_user_key_ids: true,
     ttl: "5m",

@@ -1,27 +1,39 @@
 import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort, missing, waitFor } from "./services.ts";
-import { sshKeygenInstalled, type TestCa } from "./test-ca.ts";
+import { SSH_KEYGEN, sshKeygenInstalled } from "./test-ca.ts";
 
-// A real OpenSSH server on a free loopback port for the SSH channel's tests: its host key carries
-// a certificate from the test host CA, and it trusts the test user CA alone (no authorized_keys,
-// no passwords), so only a certificate naming the user gets in.
+// A real OpenSSH server on a free loopback port for the SSH channel's tests. It trusts one user CA
+// alone (TrustedUserCAKeys; no authorized_keys, no passwords), so only a certificate naming the
+// login user gets in, and it presents a host certificate from whichever CA the test hands it (the
+// Vault host signer, a wrong CA, or none at all). The login user is a fresh local account per test
+// file, removed afterwards, so runs never share or leave behind an account.
 
 const run = promisify(execFile);
 export const SSHD = "/usr/sbin/sshd";
-export const SSH_USER = "vor-bootstrap";
+
+export interface SshdOptions {
+  /** the user CA sshd trusts: one OpenSSH public key line */
+  userCaKey: string;
+  /** the account allowed in (AllowUsers) */
+  user: string;
+  /** signs the host key's public line; without it sshd presents a plain host key only */
+  hostCertificate?: (publicKey: string) => Promise<string>;
+}
 
 export interface Sshd {
   host: "127.0.0.1";
   port: number;
   /** the plain host key's OpenSSH line (what a pinned key would hold) */
   hostKey: string;
-  /** the host certificate's OpenSSH line */
-  hostCertificate: string;
+  /** the host certificate's OpenSSH line, when one was made */
+  hostCertificate: string | undefined;
   /** what sshd wrote to stderr so far (-e), for failing tests to show */
   log(): string;
   stop(): Promise<void>;
@@ -32,24 +44,34 @@ export function sshdUnavailable(): boolean {
   if (!existsSync(SSHD) || !sshKeygenInstalled())
     return missing("OpenSSH server (/usr/sbin/sshd, ssh-keygen)", "apt-get install openssh-server");
   if (process.getuid?.() !== 0)
-    return missing(
-      "root (to create the vor-bootstrap user and run sshd)",
-      "run the SSH tests as root",
-    );
+    return missing("root (to create a test login user and run sshd)", "run the SSH tests as root");
   return false;
 }
 
+export interface TestUser {
+  name: string;
+  /** deletes the account and its home; idempotent */
+  remove(): Promise<void>;
+}
+
 /**
- * The login user. A locked password ("!") makes sshd refuse even certificates (UsePAM no), so
- * the password field is "*": no password can match, and the account is not locked.
+ * A new local account, `vor-t-<random>`. useradd leaves the password field "!" (locked), and a
+ * locked account is refused even with a valid certificate (UsePAM no), so it becomes "*": no
+ * password can match it, and the account is not locked.
  */
-async function ensureUser(user: string): Promise<void> {
-  const exists = await run("id", ["-u", user]).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) await run("useradd", ["-m", "-s", "/bin/sh", user]);
-  await run("usermod", ["-p", "*", user]);
+export async function createTestUser(): Promise<TestUser> {
+  const name = `vor-t-${randomBytes(4).toString("hex")}`;
+  await run("useradd", ["-m", "-s", "/bin/sh", name]);
+  await run("usermod", ["-p", "*", name]);
+  let removed = false;
+  return {
+    name,
+    remove: async () => {
+      if (removed) return;
+      removed = true;
+      await run("userdel", ["-r", name]).catch(() => undefined);
+    },
+  };
 }
 
 async function answersSsh(port: number): Promise<boolean> {
@@ -63,28 +85,26 @@ async function answersSsh(port: number): Promise<boolean> {
   });
 }
 
-export async function startSshd(
-  ca: TestCa,
-  options: { hostPrincipals?: readonly string[] } = {},
-): Promise<Sshd> {
-  await ensureUser(SSH_USER);
+export async function startSshd(options: SshdOptions): Promise<Sshd> {
   await mkdir("/run/sshd", { recursive: true, mode: 0o755 }); // privilege separation
-  const hostKeyFile = await ca.newKeyFile("ssh_host_ed25519_key");
-  const hostCertificate = await ca.signHostKey(hostKeyFile.publicKey, {
-    principals: options.hostPrincipals ?? ["127.0.0.1", "localhost"],
-  });
-  await writeFile(`${hostKeyFile.path}-cert.pub`, `${hostCertificate}\n`);
-  const userCaFile = join(ca.dir, "trusted-user-ca.pub");
-  await writeFile(userCaFile, `${ca.userCaKey}\n`);
+  const dir = await mkdtemp(join(tmpdir(), "vor-power-sshd-"));
+  const hostKeyPath = join(dir, "ssh_host_ed25519_key");
+  await run(SSH_KEYGEN, ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", hostKeyPath]);
+  const hostKey = (await readFile(`${hostKeyPath}.pub`, "utf8")).trim();
+  const hostCertificate = await options.hostCertificate?.(hostKey);
+  if (hostCertificate !== undefined)
+    await writeFile(`${hostKeyPath}-cert.pub`, `${hostCertificate}\n`);
+  const userCaFile = join(dir, "trusted-user-ca.pub");
+  await writeFile(userCaFile, `${options.userCaKey}\n`);
 
   const port = await freePort();
-  const config = join(ca.dir, "sshd_config");
+  const config = join(dir, "sshd_config");
   await writeFile(
     config,
     [
       `ListenAddress 127.0.0.1:${port}`,
-      `HostKey ${hostKeyFile.path}`,
-      `HostCertificate ${hostKeyFile.path}-cert.pub`,
+      `HostKey ${hostKeyPath}`,
+      ...(hostCertificate === undefined ? [] : [`HostCertificate ${hostKeyPath}-cert.pub`]),
       `TrustedUserCAKeys ${userCaFile}`,
       "AuthorizedKeysFile none",
       "AuthorizedPrincipalsFile none",
@@ -92,8 +112,8 @@ export async function startSshd(
       "PasswordAuthentication no",
       "KbdInteractiveAuthentication no",
       "UsePAM no",
-      `AllowUsers ${SSH_USER}`,
-      `PidFile ${join(ca.dir, "sshd.pid")}`,
+      `AllowUsers ${options.user}`,
+      `PidFile ${join(dir, "sshd.pid")}`,
       "StrictModes no",
       "LogLevel VERBOSE",
       "",
@@ -104,21 +124,16 @@ export async function startSshd(
   const child = spawn(SSHD, ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
   child.stderr.on("data", (chunk: Buffer) => (log += chunk.toString("utf8")));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     await waitFor(() => answersSsh(port), 10_000, `sshd on 127.0.0.1:${port}`);
   } catch (error) {
-    child.kill("SIGTERM");
+    await stop();
     throw new Error(`sshd did not start: ${log}`, { cause: error });
   }
-  return {
-    host: "127.0.0.1",
-    port,
-    hostKey: hostKeyFile.publicKey,
-    hostCertificate,
-    log: () => log,
-    stop: async () => {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { host: "127.0.0.1", port, hostKey, hostCertificate, log: () => log, stop };
 }
