@@ -4,7 +4,9 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { LogAlerter } from "./act/log-alerter.ts";
 import { SnsAlerter } from "./act/sns-alerter.ts";
 import type { Ports } from "./act/ports.ts";
-import { SkipBootstrap } from "./bootstrap/skip-bootstrap.ts";
+import type { HostCheck } from "./bootstrap/channel-bootstrap.ts";
+import type { HostChannel } from "./bootstrap/host-channel.ts";
+import { PoolBootstrap, type ChannelFactory } from "./bootstrap/pool-bootstrap.ts";
 import { Ec2ComputeProvider, createEc2Client } from "./cloud/aws-ec2.ts";
 import {
   SecretResolver,
@@ -54,11 +56,20 @@ export async function loadConfigFromEnvironment(
   );
 }
 
+export interface WireOptions {
+  /**
+   * The checks the bootstrap runs once access is proved (the playpen checks of issue 13). Until
+   * they land the default is none: a host is ready once its channel proved access.
+   */
+  checks?: readonly HostCheck[];
+}
+
 /** Builds the live adapters for an AWS installation. Secrets are resolved here, once. */
 export async function wireAws(
   config: Config,
   env: Environment,
   log: (line: string) => void,
+  options: WireOptions = {},
 ): Promise<Ports> {
   // cloud and state are unions by provider; Azure joins them in its issue, with its own wiring.
   const region = env.AWS_REGION ?? config.cloud.region;
@@ -66,18 +77,15 @@ export async function wireAws(
   const endpoint = env.AWS_ENDPOINT_URL;
   const at = endpoint === undefined ? {} : { endpoint };
   let ssm: SSMClient | undefined;
-  const secrets = new SecretResolver({
-    ssm: () => (ssm ??= new SSMClient({ region, ...at })),
-    env,
-  });
-  const compute = new Ec2ComputeProvider({
-    client: createEc2Client({ region, ...at }),
-    poolTag: config.cloud.poolTag,
-  });
+  const ssmClient = () => (ssm ??= new SSMClient({ region, ...at }));
+  const secrets = new SecretResolver({ ssm: ssmClient, env });
+  const ec2 = createEc2Client({ region, ...at });
+  const compute = new Ec2ComputeProvider({ client: ec2, poolTag: config.cloud.poolTag });
   const store = new DynamoDbStateStore({
     client: new DynamoDBClient({ region, ...at }),
     table: config.state.table,
   });
+  const sshChannel = sshChannelFactory(config, secrets, ec2);
   const pools = Object.keys(config.pools);
   const { rabbitmq, midtier } = config.signals;
   const signals = new CombinedSignalSource({
@@ -110,13 +118,62 @@ export async function wireAws(
     compute,
     signals,
     store,
-    // Until the host-access issue lands there is no channel: the step records `skipped` (blocked).
-    bootstrap: new SkipBootstrap(store, `vor-power-${env.AWS_LAMBDA_FUNCTION_NAME ?? "cli"}`),
+    bootstrap: new PoolBootstrap({
+      config,
+      store,
+      compute,
+      channels: {
+        ...(sshChannel ? { ssh: sshChannel } : {}),
+        // SSM needs no Vault: the host's agent pulls the command under the Lambda's IAM role.
+        ssm: async () => {
+          const { SsmChannel } = await import("./bootstrap/ssm-channel.ts");
+          return new SsmChannel({ client: ssmClient() });
+        },
+      },
+      checks: options.checks ?? [],
+      owner: `vor-power-${env.AWS_LAMBDA_FUNCTION_NAME ?? "cli"}`,
+      log,
+    }),
     alerter: config.alerts
       ? new SnsAlerter({
           client: new SNSClient({ region, ...at }),
           topicArn: config.alerts.topicArn,
         })
       : new LogAlerter(log),
+  };
+}
+
+/**
+ * The SSH channel's factory when bootstrap.vault and bootstrap.ssh are configured. ssh2 and
+ * node-vault take over half a second to load, so they are imported on the first SSH bootstrap,
+ * not at cold start. One VaultSigner per invocation: it keeps the AppRole token between hosts.
+ */
+function sshChannelFactory(
+  config: Config,
+  secrets: SecretResolver,
+  ec2: ReturnType<typeof createEc2Client>,
+): ChannelFactory | undefined {
+  const { vault, ssh } = config.bootstrap;
+  if (vault === undefined || ssh === undefined) return undefined;
+  return async (): Promise<HostChannel> => {
+    const [{ SshChannel }, { VaultSigner }, { consoleHostKeys }] = await Promise.all([
+      import("./bootstrap/ssh-channel.ts"),
+      import("./bootstrap/vault-signer.ts"),
+      import("./bootstrap/console-host-keys.ts"),
+    ]);
+    const signer = new VaultSigner({
+      config: vault,
+      ...(ssh.hostKey.mode === "ca" ? { hostCaMount: ssh.hostKey.mount } : {}),
+      // Asked for at each login; the resolver keeps it in memory for the invocation, as every secret.
+      secretId: () => secrets.resolve(vault.approle.secretId, "bootstrap.vault.approle.secretId"),
+    });
+    return new SshChannel({
+      ssh,
+      signer,
+      // hostKey mode pinned: the keys cloud-init printed on the host's console at first boot.
+      ...(ssh.hostKey.mode === "pinned"
+        ? { pinnedKeys: (host) => consoleHostKeys(ec2, host.id) }
+        : {}),
+    });
   };
 }
