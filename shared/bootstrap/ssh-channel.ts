@@ -67,7 +67,9 @@ export class SshChannel implements HostChannel {
     const key = (this.#options.newKey ?? generateEphemeralKey)();
     const identity = await signer.signUserKey({
       publicKey: key.publicKeyLine,
-      keyId: `vor-power/${options.runId}`,
+      // The run's audit id as it is (ChannelBootstrap's names vor-power, the host and the instant),
+      // so Vault's audit log and sshd's "Accepted publickey ... ID" line show the same string.
+      keyId: options.runId,
     });
     checkIdentity(identity, key, where);
     try {

@@ -128,7 +128,7 @@ describe.skipIf(skip)("SshChannel against sshd and OpenBao", () => {
       channel,
       hostAt(sshd),
       "id -un\necho to-out\necho to-err >&2\nexit 3\n",
-      "i-0ssh000000000001/attempt-1",
+      "vor-power/i-0ssh000000000001/attempt-1",
     );
 
     expect(result).toMatchObject({
