@@ -172,3 +172,11 @@ export class PlaypenCheck implements HostCheck {
     }));
   }
 }
+
+/** The checks the bootstrap runs after access: the playpen check, or none without playpens. */
+export function playpenChecks(
+  playpens: readonly Playpen[],
+  log: (line: string) => void,
+): HostCheck[] {
+  return playpens.length === 0 ? [] : [new PlaypenCheck({ playpens, log })];
+}

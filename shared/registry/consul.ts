@@ -1,4 +1,5 @@
 import type { Registry } from "../act/ports.ts";
+import type { ComputeProvider } from "../cloud/compute-provider.ts";
 import type { Config } from "../config/index.ts";
 
 // The Registry port on Consul's agent HTTP API (DESIGN.md, "The midtier's side"): a host that
@@ -179,4 +180,22 @@ export class ConsulRegistry implements Registry {
     const token = this.#options.token;
     return token === "" ? line : line.replaceAll(token, "<token>");
   }
+}
+
+/**
+ * A host's address and pool from the cloud, for its registration: the first pool that lists it.
+ * The private address is the one the midtier dispatches to.
+ */
+export function hostInfoFrom(
+  compute: Pick<ComputeProvider, "listHosts">,
+  pools: readonly string[],
+): (host: string) => Promise<RegisteredHost | undefined> {
+  return async (host) => {
+    for (const pool of pools) {
+      const found = (await compute.listHosts(pool)).find((h) => h.id === host);
+      if (found)
+        return { pool, ...(found.address === undefined ? {} : { address: found.address }) };
+    }
+    return undefined;
+  };
 }
