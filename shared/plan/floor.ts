@@ -5,7 +5,7 @@ import {
   evaluateSchedule,
   runScheduleFirings,
 } from "../schedule/index.ts";
-import { prewarmHosts } from "./prewarm.ts";
+import { poolTimezone, prewarmSpare } from "./prewarm.ts";
 import type { PoolControl } from "./snapshot.ts";
 
 /** One thing holding hosts on, named for the reason text. */
@@ -27,6 +27,7 @@ export function floorOf(
   config: Config,
   control: PoolControl,
   now: number,
+  demand = 0,
 ): { floor: number; sources: FloorSource[] } {
   const sources: FloorSource[] = [];
   for (const window of pool.windows) {
@@ -55,8 +56,17 @@ export function floorOf(
     if (Date.parse(hold.until) > now)
       sources.push({ hosts: hold.hosts, what: `hold by ${hold.by}` });
   }
-  const learned = prewarmHosts(pool, control, now);
-  if (learned > 0) sources.push({ hosts: learned, what: "learned pre-warm" });
+  const { spare, probability } = prewarmSpare(
+    poolTimezone(poolName, pool, config),
+    pool,
+    control,
+    now,
+  );
+  if (spare > 0)
+    sources.push({
+      hosts: demand + spare,
+      what: `learned pre-warm (${spare} spare, arrival chance ${probability})`,
+    });
   const floor = Math.max(0, ...sources.map((s) => s.hosts));
   return { floor, sources };
 }

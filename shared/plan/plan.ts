@@ -5,7 +5,7 @@ import { alertOnce, iso, minutes, poolDecision, stateEffect, type PoolContext } 
 import type { Decision, DecisionNumbers, Effect, Plan } from "./decision.ts";
 import { floorOf, type FloorSource } from "./floor.ts";
 import { applyLifecycleTable } from "./lifecycle.ts";
-import { learnedLevel, slotOf } from "./prewarm.ts";
+import { learnArrivals, poolTimezone } from "./prewarm.ts";
 import {
   isCapacity,
   planDraining,
@@ -65,7 +65,6 @@ function planPool(
   const health = signalHealth(pool, snapshot);
   const { hosts, excluded, unknownConsumers } = hostViews(snapshot, health);
   const pending = pendingNeed(pool, snapshot, health, now);
-  const { floor, sources } = floorOf(name, pool, config, control, now);
   const ctx: PoolContext = {
     name,
     pool,
@@ -85,6 +84,7 @@ function planPool(
   // a host ops asked to stop is leaving and is not counted.
   const busy = hosts.filter((h) => h.busy && !(h.id in control.stopRequests));
   const demand = busy.length + pending.hosts;
+  const { floor, sources } = floorOf(name, pool, config, control, now, demand);
   const desired = Math.min(pool.max, Math.max(pool.min, floor, demand));
   const blind = hosts.some((h) => h.busyUnknown);
 
@@ -274,10 +274,11 @@ function bookkeeping(
     );
   }
   if (ctx.pool.prewarm === "learned") {
-    const slot = slotOf(ctx.now);
-    const previous = control.learned[slot] ?? 0;
-    const level = learnedLevel(previous, demand);
-    if (level !== previous) effects.push(stateEffect({ op: "learn", slot, value: level }));
+    const tz = poolTimezone(ctx.name, ctx.pool, ctx.config);
+    for (const [slot, value] of Object.entries(
+      learnArrivals(tz, ctx.pool, control, ctx.now, demand),
+    ))
+      effects.push(stateEffect({ op: "learn", slot, value }));
   }
   if (effects.length === 0) return;
   poolDecision(

@@ -146,7 +146,7 @@ export const poolControlSchema = z.strictObject({
     .default({ blindSince: null, blockedSince: null, signalDownSince: {} }),
   /** alerts already sent this episode, by key, so each is sent once */
   alertsSent: z.record(z.string(), instant).default({}),
-  /** the learned pre-warm: typical demand per hour-of-week slot ("0".."167", Monday 00:00 UTC first) */
+  /** the learned pre-warm's arrival profile and gap distribution (shared/plan/prewarm.ts) */
   learned: z.record(z.string(), z.number().min(0)).default({}),
 });
 export type PoolControl = z.output<typeof poolControlSchema>;
