@@ -52,7 +52,7 @@ export const stateChangeSchema = z.discriminatedUnion("op", [
   z.strictObject({ op: z.literal("clear-bootstrap-results"), host: z.string() }),
   z.strictObject({ op: z.literal("clear-start-record"), host: z.string() }),
   z.strictObject({ op: z.literal("drop-submitted"), runIds: z.array(z.string()) }),
-  /** the learned pre-warm: demand seen in one hour-of-week slot ("0" = Monday 00:00 UTC) */
+  /** the learned pre-warm: one value of its arrival profile or gap distribution (shared/plan/prewarm.ts) */
   z.strictObject({ op: z.literal("learn"), slot: z.string(), value: z.number().min(0) }),
 ]);
 export type StateChange = z.infer<typeof stateChangeSchema>;
