@@ -85,6 +85,21 @@ async function answersSsh(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * OpenSSH 9.8 and later penalise a source address for connections that fail to log in, or never
+ * try (PerSourcePenalties): the refusal tests, the host-key probe and the benchmark all come from
+ * 127.0.0.1 and would soon be shut out, so such a server is told not to. Older ones lack the option
+ * and refuse a config naming it.
+ */
+async function penaltyOptions(): Promise<string[]> {
+  const { stderr } = await run(SSHD, ["-V"]).catch((error: unknown) => ({
+    stderr: error instanceof Error && "stderr" in error ? String(error.stderr) : "",
+  }));
+  const version = /OpenSSH_(\d+)\.(\d+)/.exec(stderr);
+  const [major, minor] = [Number(version?.[1] ?? 0), Number(version?.[2] ?? 0)];
+  return major > 9 || (major === 9 && minor >= 8) ? ["PerSourcePenalties no"] : [];
+}
+
 export async function startSshd(options: SshdOptions): Promise<Sshd> {
   await mkdir("/run/sshd", { recursive: true, mode: 0o755 }); // privilege separation
   const dir = await mkdtemp(join(tmpdir(), "vor-power-sshd-"));
@@ -116,6 +131,7 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
       `PidFile ${join(dir, "sshd.pid")}`,
       "StrictModes no",
       "LogLevel VERBOSE",
+      ...(await penaltyOptions()),
       "",
     ].join("\n"),
   );
