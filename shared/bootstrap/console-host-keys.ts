@@ -1,5 +1,6 @@
 import { GetConsoleOutputCommand, type GetConsoleOutputCommandOutput } from "@aws-sdk/client-ec2";
 import { AccessFault } from "./host-channel.ts";
+import { AWS_DENIED, AWS_THROTTLED, factsOf } from "../cloud/aws-errors.ts";
 
 // A host's SSH public keys as cloud-init prints them on the instance console at first boot, to
 // pin them before the first SSH connection (trust on first use would trust whoever answers).
@@ -39,13 +40,6 @@ const KEY_LINE = new RegExp(
 );
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-const DENIED = new Set(["UnauthorizedOperation", "AccessDenied", "AccessDeniedException"]);
-const THROTTLED = new Set([
-  "RequestLimitExceeded",
-  "Throttling",
-  "ThrottlingException",
-  "EC2ThrottledException",
-]);
 const WHY_MAX_CHARS = 200;
 
 /**
@@ -135,23 +129,6 @@ export async function consoleHostKeys(
   return parseConsoleHostKeys(Buffer.from(output.Output, "base64").toString("utf8"));
 }
 
-interface ErrorFacts {
-  name: string;
-  message: string;
-  fault: "client" | "server" | undefined;
-}
-
-/** What an SDK (or network) error says, without trusting its type. */
-function factsOf(error: unknown): ErrorFacts {
-  if (!(error instanceof Error))
-    return { name: "Unknown", message: String(error), fault: undefined };
-  const fault =
-    "$fault" in error && (error.$fault === "client" || error.$fault === "server")
-      ? error.$fault
-      : undefined;
-  return { name: error.name, message: error.message, fault };
-}
-
 /**
  * Whether a refusal may be about `Latest` alone. EC2 refuses Latest on Xen instance types with a
  * client error whose code is not pinned down in its docs, so any client refusal other than denied,
@@ -161,8 +138,8 @@ function refusesLatestOnly(error: unknown): boolean {
   const { name, fault } = factsOf(error);
   return (
     fault === "client" &&
-    !DENIED.has(name) &&
-    !THROTTLED.has(name) &&
+    !AWS_DENIED.has(name) &&
+    !AWS_THROTTLED.has(name) &&
     !name.startsWith("InvalidInstanceID")
   );
 }
@@ -171,13 +148,13 @@ function consoleFault(error: unknown, hostId: string): AccessFault {
   const { name, message, fault } = factsOf(error);
   const why = `${name}: ${message}`.slice(0, WHY_MAX_CHARS);
   const options = { cause: error };
-  if (DENIED.has(name))
+  if (AWS_DENIED.has(name))
     return new AccessFault(
       "channel:console-denied",
       `ec2:GetConsoleOutput is not allowed for this role (reading the host keys of ${hostId}): add it to the policy (see the README's IAM section)`,
       options,
     );
-  if (THROTTLED.has(name))
+  if (AWS_THROTTLED.has(name))
     return new AccessFault(
       "throttled",
       `EC2 throttled ec2:GetConsoleOutput for ${hostId} (${why})`,

@@ -14,6 +14,7 @@ import {
   type HostTarget,
   type RunOptions,
 } from "./host-channel.ts";
+import { AWS_DENIED, AWS_THROTTLED, factsOf } from "../cloud/aws-errors.ts";
 
 // The HostChannel port over SSM Run Command (AWS-RunShellScript), for AWS installations that do
 // not allow SSH: SendCommand, then GetCommandInvocation until the invocation reaches a terminal
@@ -36,8 +37,6 @@ const DEFAULT_FIRST_POLL_MS = 500;
 const DEFAULT_MAX_POLL_MS = 5_000;
 const WHY_MAX_CHARS = 200;
 
-const DENIED = new Set(["AccessDeniedException", "AccessDenied", "UnauthorizedOperation"]);
-const THROTTLED = new Set(["ThrottlingException", "Throttling", "TooManyRequestsException"]);
 /** Statuses that only say "not yet". */
 const PENDING = new Set(["Pending", "InProgress", "Delayed"]);
 
@@ -160,7 +159,7 @@ export class SsmChannel implements HostChannel {
       // Right after SendCommand, SSM may not know the invocation yet: eventual consistency.
       if (name === "InvocationDoesNotExist") return { kind: "pending" };
       // The command is already running: keep asking (with backoff) rather than lose its result.
-      if (THROTTLED.has(name)) return { kind: "pending", throttledBy: error };
+      if (AWS_THROTTLED.has(name)) return { kind: "pending", throttledBy: error };
       // We stop asking, but the command may still run: cancel it rather than leave it behind.
       await this.cancel(host, commandId);
       return {
@@ -243,23 +242,6 @@ function invocationOutcome(
   }
 }
 
-interface ErrorFacts {
-  name: string;
-  message: string;
-  fault: "client" | "server" | undefined;
-}
-
-/** What an SDK (or network) error says, without trusting its type. */
-function factsOf(error: unknown): ErrorFacts {
-  if (!(error instanceof Error))
-    return { name: "Unknown", message: String(error), fault: undefined };
-  const fault =
-    "$fault" in error && (error.$fault === "client" || error.$fault === "server")
-      ? error.$fault
-      : undefined;
-  return { name: error.name, message: error.message, fault };
-}
-
 /** An SSM API error as the port's fault; `action` is the IAM action named when denied. */
 function sdkFault(error: unknown, action: string, doing: string): AccessFault {
   const { name, message, fault } = factsOf(error);
@@ -273,13 +255,13 @@ function sdkFault(error: unknown, action: string, doing: string): AccessFault {
       `SSM refused ${doing}: the host is not a managed node online yet (${why})`,
       options,
     );
-  if (DENIED.has(name))
+  if (AWS_DENIED.has(name))
     return new AccessFault(
       "channel:ssm-denied",
       `${action} is not allowed for this role (${doing}): add it to the policy (see the README's IAM section)`,
       options,
     );
-  if (THROTTLED.has(name))
+  if (AWS_THROTTLED.has(name))
     return new AccessFault("throttled", `SSM throttled ${action} ${doing} (${why})`, options);
   // A 5xx after the SDK's retries, or no answer at all: SSM's fault, not the host's.
   if (fault !== "client")

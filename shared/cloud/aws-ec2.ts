@@ -11,6 +11,7 @@ import {
 import { cloudStateSchema, type CloudState, type HostSnapshot } from "../plan/snapshot.ts";
 import type { CallOutcome, ComputeProvider } from "./compute-provider.ts";
 import { PermanentError, TransientError } from "./errors.ts";
+import { AWS_DENIED, AWS_THROTTLED, factsOf } from "./aws-errors.ts";
 
 // The ComputeProvider port on EC2. Only the EC2 API is called (Describe, tags, start, stop): this
 // adapter never dials an instance's address. Hosts are instances tagged `poolTag`=pool.
@@ -69,13 +70,6 @@ type FailedOutcome = Extract<CallOutcome, { ok: false }>;
 
 const OK: CallOutcome = { ok: true };
 
-const DENIED = new Set(["UnauthorizedOperation", "AccessDenied", "AccessDeniedException"]);
-const THROTTLED = new Set([
-  "RequestLimitExceeded",
-  "Throttling",
-  "ThrottlingException",
-  "EC2ThrottledException",
-]);
 const HIBERNATION_UNSUPPORTED = new Set([
   "UnsupportedHibernationConfiguration",
   "UnsupportedOperation",
@@ -276,28 +270,11 @@ function hostOf(instance: Instance): HostSnapshot | undefined {
   };
 }
 
-interface ErrorFacts {
-  name: string;
-  message: string;
-  fault: "client" | "server" | undefined;
-}
-
-/** What an SDK (or network) error says, without trusting its type. */
-function factsOf(error: unknown): ErrorFacts {
-  if (!(error instanceof Error))
-    return { name: "Unknown", message: String(error), fault: undefined };
-  const fault =
-    "$fault" in error && (error.$fault === "client" || error.$fault === "server")
-      ? error.$fault
-      : undefined;
-  return { name: error.name, message: error.message, fault };
-}
-
 function refusalOf(error: unknown): Refusal {
   const { name, message, fault } = factsOf(error);
   const why = `${name}: ${message}`.slice(0, WHY_MAX_CHARS);
-  if (DENIED.has(name)) return { kind: "denied" };
-  if (THROTTLED.has(name))
+  if (AWS_DENIED.has(name)) return { kind: "denied" };
+  if (AWS_THROTTLED.has(name))
     return { kind: "shared", outcome: { ok: false, code: "throttled", why } };
   if (CAPACITY.test(name))
     return { kind: "instance", name, outcome: { ok: false, code: "capacity", why } };
