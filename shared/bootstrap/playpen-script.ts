@@ -39,7 +39,7 @@ const PRELUDE = String.raw`set -u
 set -f
 VP_OUT=''
 VP_FAILED=0
-VP_HOST=$(uname -n 2>/dev/null | tr -c 'A-Za-z0-9.-' '_')
+VP_HOST=$(uname -n 2>/dev/null | tr -c 'A-Za-z0-9.\n-' '_')
 if command -v timeout >/dev/null 2>&1; then VP_BOUNDED=true; else VP_BOUNDED=false; fi
 
 # A command bounded by VP_T seconds (killed 2 s later if it ignores TERM); unbounded without
@@ -77,7 +77,8 @@ vp_as() { # user switch command...
     self) vp_bounded "$@" ;;
     runuser) vp_bounded runuser -u "$vp_user" -- "$@" ;;
     setpriv) vp_bounded setpriv --reuid="$(id -u "$vp_user")" --regid="$(id -g "$vp_user")" --init-groups "$@" ;;
-    su) vp_bounded su -s /bin/sh -c 'exec "$0" "$@"' "$vp_user" "$@" ;;
+    # "--": su's getopt would otherwise take the probe's own -c for its option.
+    su) vp_bounded su -s /bin/sh -c 'exec "$0" "$@"' -- "$vp_user" "$@" ;;
     sudo) vp_bounded sudo -n -u "$vp_user" -- "$@" ;;
     *) return 125 ;;
   esac

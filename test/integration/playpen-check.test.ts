@@ -1,5 +1,13 @@
 import { execFile, execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,13 +76,16 @@ const marker = (path: string, content = "vor-test-1", file = ".vor-playpen") =>
 const tmpfs = (path: string, source = "none", options = "mode=1777") =>
   `mount -t tmpfs -o ${options} ${shellQuote(source)} ${shellQuote(path)}`;
 
-/** Runs `setup` then the script in a private mount namespace; what sh answered. */
-function inNamespace(setup: string, script: string): Promise<CommandResult> {
+/**
+ * Runs `setup` then the script in a private mount namespace; what sh answered. `shell` is how
+ * the script is started (read from stdin): as root with this machine's PATH by default.
+ */
+function inNamespace(setup: string, script: string, shell = "sh -s"): Promise<CommandResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = execFile(
       "unshare",
-      ["-m", "sh", "-c", `set -e\n${setup}\nset +e\nexec sh -s`],
+      ["-m", "sh", "-c", `set -e\n${setup}\nset +e\nexec ${shell}`],
       { encoding: "utf8" },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : undefined;
@@ -93,13 +104,33 @@ async function check(
   setup: string,
   playpens: Playpen[],
   operationTimeoutS = 10,
+  shell?: string,
 ): Promise<PlaypenResult[]> {
+  return (await report(setup, playpens, operationTimeoutS, shell)).playpens;
+}
+
+async function report(setup: string, playpens: Playpen[], operationTimeoutS = 10, shell?: string) {
   const script = playpenScript(playpens, { operationTimeoutS, probeToken: "t0ken" });
-  const answer = await inNamespace(setup, script);
-  const report = parsePlaypenReport(playpens, answer);
-  if (!report.ok) throw new Error(`${report.why}\n${answer.stdout}\n${answer.stderr}`);
-  expect(answer.exitCode).toBe(report.playpens.every((p) => p.ok) ? 0 : 1);
-  return report.playpens;
+  const answer = await inNamespace(setup, script, shell);
+  const parsed = parsePlaypenReport(playpens, answer);
+  if (!parsed.ok) throw new Error(`${parsed.why}\n${answer.stdout}\n${answer.stderr}`);
+  expect(answer.exitCode).toBe(parsed.playpens.every((p) => p.ok) ? 0 : 1);
+  return parsed;
+}
+
+/**
+ * A PATH holding only the tools a minimal image has, less `without`: links into this machine's
+ * own, so the script's fallbacks (setpriv, su, no timeout) run for real.
+ */
+function minimalPath(without: readonly string[]): string {
+  const bin = dir("bin");
+  const tools = ["sh", "awk", "sed", "tr", "id", "uname", "cat", "rm", "timeout"];
+  for (const tool of [...tools, "runuser", "setpriv", "su"].filter((t) => !without.includes(t))) {
+    const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+    if (found === "") throw new Error(`${tool} is not on this machine`);
+    symlinkSync(found, join(bin, tool));
+  }
+  return bin;
 }
 
 async function one(setup: string, p: Playpen, operationTimeoutS = 10): Promise<PlaypenResult> {
@@ -269,6 +300,54 @@ describe.skipIf(skip)("playpen check script (sh in private mount namespaces)", (
     expect(result.detail).toBe(
       "the probe as root got no answer within 1 seconds: the file system hangs",
     );
+  });
+
+  it("switches to runAs with setpriv where runuser is missing, and with su where both are", async () => {
+    for (const without of [["runuser"], ["runuser", "setpriv"]]) {
+      const pp = dir();
+      const bin = minimalPath(without);
+      const [result] = await check(
+        `${tmpfs(pp)}\n${marker(pp)}`,
+        [playpen(pp, { runAs: USER })],
+        10,
+        `env PATH=${shellQuote(bin)} sh -s`,
+      );
+      expect(result).toMatchObject({ ok: true, path: pp, detail: "" });
+      // As runAs for real: a playpen only root may write fails the probe.
+      const locked = dir("locked");
+      const [denied] = await check(
+        `${tmpfs(locked, "none", "mode=0755")}\n${marker(locked)}`,
+        [playpen(locked, { runAs: USER })],
+        10,
+        `env PATH=${shellQuote(bin)} sh -s`,
+      );
+      expect(denied?.reason).toBe("write");
+    }
+  });
+
+  it("runs unbounded, and says so, where timeout(1) is missing", async () => {
+    const pp = dir();
+    const parsed = await report(
+      `${tmpfs(pp)}\n${marker(pp)}`,
+      [playpen(pp)],
+      10,
+      `env PATH=${shellQuote(minimalPath(["timeout"]))} sh -s`,
+    );
+    expect(parsed.bounded).toBe(false);
+    expect(parsed.playpens[0]?.ok).toBe(true);
+  });
+
+  it("as a bootstrap user that is not root: probes as itself, and names a runAs it cannot become", async () => {
+    const mine = dir("mine");
+    const other = dir("other");
+    const results = await check(
+      [tmpfs(mine), marker(mine), tmpfs(other), marker(other)].join("\n"),
+      [playpen(mine, { runAs: USER }), playpen(other, { runAs: "root" })],
+      10,
+      `runuser -u ${USER} -- env PATH=${shellQuote(minimalPath(["runuser", "setpriv", "su"]))} sh -s`,
+    );
+    expect(results.map((r) => r.reason ?? "ok")).toEqual(["ok", "run-as"]);
+    expect(results[1]?.detail).toBe("cannot run as root: not root and no sudo");
   });
 
   it("never runs config values as shell: quotes, $(), ; and backticks stay text", async () => {
