@@ -38,8 +38,8 @@ export interface HostChannel {
 
 /**
  * Why a host could not be reached or a command not run, as a short code (DESIGN.md, `vor:failure`
- * and `vor:blocked`): `ssh:unreachable`, `ssh:timeout`, `ssm:not-registered` (booting within
- * bootGrace); `ssh:key-refused`, `ssh:host-key-unknown`, `ssh:host-key-mismatch`,
+ * and `vor:blocked`): `ssh:unreachable`, `ssh:timeout`, `ssh:host-keys-pending`,
+ * `ssm:not-registered` (booting within bootGrace); `ssh:key-refused`, `ssh:host-key-unknown`, `ssh:host-key-mismatch`,
  * `ssh:host-cert-invalid`, `ssm:failed` (host-caused); `vault:sealed`, `vault:unreachable`,
  * `vault:timeout`, `vault:denied`, `vault:secret-id`, `vault:error`, `throttled`, `channel:*`
  * (outside faults). The message names the host and the cause and never carries key material,

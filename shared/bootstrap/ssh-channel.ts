@@ -100,8 +100,13 @@ export class SshChannel implements HostChannel {
     if (ssh.hostKey.mode === "pinned") {
       const pinned = (await pinnedKeys?.(host)) ?? [];
       const keys = pinned.flatMap((line) => parsedOrNothing(line));
+      // cloud-init prints the keys late in the first boot, and EC2 publishes the console output
+      // some minutes after it on older instance types: until then the host is still booting.
       if (keys.length === 0)
-        throw new SshError("host-key-unknown", "no pinned host key is known for it yet");
+        throw new SshError(
+          "host-keys-pending",
+          "no pinned host key is known for it yet (its console output shows none)",
+        );
       return { keys: keys.map((k) => k.blob), types: [...new Set(keys.map((k) => k.type))] };
     }
     const caKeys = (await signer.hostCaKeys()).flatMap((line) => parsedOrNothing(line));

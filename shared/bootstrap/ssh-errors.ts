@@ -4,13 +4,15 @@ import { AccessFault } from "./host-channel.ts";
 // session say what went wrong, and the channel names the host once, at the port.
 
 /**
- * `ssh:<kind>`: unreachable and timeout (booting within bootGrace), key-refused, host-key-unknown,
+ * `ssh:<kind>`: unreachable, timeout and host-keys-pending (pinned mode: the console shows no host
+ * keys yet) are booting within bootGrace; key-refused, host-key-unknown,
  * host-key-mismatch, host-cert-invalid, and failed (the server broke the protocol, or the command
  * could not be started).
  */
 export type SshFailure =
   | "unreachable"
   | "timeout"
+  | "host-keys-pending"
   | "key-refused"
   | "host-key-unknown"
   | "host-key-mismatch"

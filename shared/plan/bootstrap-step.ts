@@ -23,6 +23,8 @@ import type { HostView } from "./view.ts";
 const BOOTING = [
   /^ssh:unreachable$/,
   /^ssh:timeout$/,
+  // hostKey mode pinned: the console output shows no host keys yet (cloud-init prints them late)
+  /^ssh:host-keys-pending$/,
   /^ssm:not-registered$/,
   /^playpen:.*:(mount|not-mounted)$/,
 ];

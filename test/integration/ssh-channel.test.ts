@@ -288,7 +288,7 @@ describe.skipIf(skip)("SshChannel against sshd and OpenBao", () => {
 
         expect(right).toMatchObject({ exitCode: 0, stdout: `${user.name}\n` });
         expect(wrong.code).toBe("ssh:host-key-mismatch");
-        expect(none.code).toBe("ssh:host-key-unknown");
+        expect(none.code).toBe("ssh:host-keys-pending");
       } finally {
         await otherCa.remove();
       }

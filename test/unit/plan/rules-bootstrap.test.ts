@@ -236,6 +236,8 @@ describe("plan: the bootstrap step", () => {
   it.each<[string, string, string]>([
     ["ssh:unreachable", "2026-03-04T09:58", "bootstrap.booting"],
     ["ssh:timeout", "2026-03-04T09:58", "bootstrap.booting"],
+    ["ssh:host-keys-pending", "2026-03-04T09:58", "bootstrap.booting"],
+    ["ssh:host-keys-pending", "2026-03-04T09:55", "bootstrap.failed"],
     [`playpen:${PLAYPEN}:not-mounted`, "2026-03-04T09:58", "bootstrap.booting"],
     ["ssh:unreachable", "2026-03-04T09:55", "bootstrap.failed"],
     ["ssh:key-refused", "2026-03-04T09:58", "bootstrap.failed"],
