@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -11,11 +11,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type {
-  CommandResult,
-  HostChannel,
-  HostTarget,
-} from "../../shared/bootstrap/host-channel.ts";
+import type { HostChannel, HostTarget } from "../../shared/bootstrap/host-channel.ts";
 import {
   CHECK_FAILED,
   parsePlaypenReport,
@@ -23,6 +19,7 @@ import {
   type PlaypenResult,
 } from "../../shared/bootstrap/playpen-check.ts";
 import { playpenScript, shellQuote, type Playpen } from "../../shared/bootstrap/playpen-script.ts";
+import { canUnshare, inNamespace, NamespaceChannel } from "../support/mount-namespace.ts";
 import { missing } from "../support/services.ts";
 
 // The playpen script for real: `sh` (dash here) inside private mount namespaces (`unshare -m`),
@@ -30,8 +27,6 @@ import { missing } from "../support/services.ts";
 // runs, so nothing leaks into this machine's mounts. Needs root and unshare; a test user stands
 // for `runAs` where the probe must switch users.
 
-const canUnshare = (): boolean =>
-  process.getuid?.() === 0 && spawnSync("unshare", ["-m", "true"]).status === 0;
 const skip = !canUnshare() && missing("unshare -m as root", "run the tests as root on Linux");
 
 const USER = `vorpp${process.pid}`;
@@ -75,30 +70,6 @@ const marker = (path: string, content = "vor-test-1", file = ".vor-playpen") =>
   `printf '%s\\n' ${shellQuote(content)} > ${shellQuote(join(path, file))}`;
 const tmpfs = (path: string, source = "none", options = "mode=1777") =>
   `mount -t tmpfs -o ${options} ${shellQuote(source)} ${shellQuote(path)}`;
-
-/**
- * Runs `setup` then the script in a private mount namespace; what sh answered. `shell` is how
- * the script is started (read from stdin): as root with this machine's PATH by default.
- */
-function inNamespace(setup: string, script: string, shell = "sh -s"): Promise<CommandResult> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      "unshare",
-      ["-m", "sh", "-c", `set -e\n${setup}\nset +e\nexec ${shell}`],
-      { encoding: "utf8" },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : undefined;
-        if (code === undefined) {
-          reject(error ?? new Error("no exit code"));
-          return;
-        }
-        resolve({ exitCode: code, stdout, stderr, durationMs: Date.now() - started });
-      },
-    );
-    child.stdin?.end(script);
-  });
-}
 
 async function check(
   setup: string,
@@ -367,19 +338,6 @@ describe.skipIf(skip)("playpen check script (sh in private mount namespaces)", (
       expect(existsSync(join(base, name)) || existsSync(name)).toBe(false);
   });
 });
-
-/** A channel that runs the script in a private mount namespace prepared by `setup`. */
-class NamespaceChannel implements HostChannel {
-  readonly scripts: string[] = [];
-  readonly #setup: string;
-  constructor(setup: string) {
-    this.#setup = setup;
-  }
-  run(_host: HostTarget, script: string): Promise<CommandResult> {
-    this.scripts.push(script);
-    return inNamespace(this.#setup, script);
-  }
-}
 
 const HOST: HostTarget = { id: "i-1", pool: "compute", tags: {} };
 const OPTIONS = {
