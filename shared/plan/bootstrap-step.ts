@@ -26,7 +26,8 @@ const BOOTING = [
   // hostKey mode pinned: the console output shows no host keys yet (cloud-init prints them late)
   /^ssh:host-keys-pending$/,
   /^ssm:not-registered$/,
-  /^playpen:.*:(mount|not-mounted)$/,
+  // a playpen not mounted yet; its mount point missing too when cloud-init's mounts creates it
+  /^playpen:.*:(mount|not-mounted|missing)$/,
 ];
 /** Faults outside the host: they block it and count nothing. */
 const OUTSIDE = [/^vault:/, /^throttl/, /^capacity/, /^consul:/, /^channel:/, /^cloud:throttl/];

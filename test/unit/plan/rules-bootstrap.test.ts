@@ -239,6 +239,9 @@ describe("plan: the bootstrap step", () => {
     ["ssh:host-keys-pending", "2026-03-04T09:58", "bootstrap.booting"],
     ["ssh:host-keys-pending", "2026-03-04T09:55", "bootstrap.failed"],
     [`playpen:${PLAYPEN}:not-mounted`, "2026-03-04T09:58", "bootstrap.booting"],
+    [`playpen:${PLAYPEN}:missing`, "2026-03-04T09:58", "bootstrap.booting"],
+    [`playpen:${PLAYPEN}:missing`, "2026-03-04T09:55", "bootstrap.failed"],
+    [`playpen:${PLAYPEN}:marker`, "2026-03-04T09:58", "bootstrap.failed"],
     ["ssh:unreachable", "2026-03-04T09:55", "bootstrap.failed"],
     ["ssh:key-refused", "2026-03-04T09:58", "bootstrap.failed"],
   ])("%s on a host launched at %s is %s (bootGrace 5m)", (code, launched, rule) => {
