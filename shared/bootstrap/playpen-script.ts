@@ -37,6 +37,14 @@ export function mountinfoEscape(value: string): string {
 // unreadable, 21 the marker's content differs. `timeout` answers 124 when an operation hung.
 const PRELUDE = String.raw`set -u
 set -f
+# Without its tools or a mount table the script could only misreport (an empty mount lookup reads
+# as "not mounted"): it says what is missing and gives no report.
+for vp_tool in awk sed tr id uname cat rm; do
+  command -v "$vp_tool" >/dev/null 2>&1 || { echo "vor-power playpen check: $vp_tool is missing on this host" >&2; exit 3; }
+done
+if [ ! -r /proc/self/mountinfo ] && [ ! -r /proc/mounts ]; then
+  echo "vor-power playpen check: no mount table (/proc/self/mountinfo, /proc/mounts)" >&2; exit 3
+fi
 VP_OUT=''
 VP_FAILED=0
 VP_HOST=$(uname -n 2>/dev/null | tr -c 'A-Za-z0-9.\n-' '_')

@@ -308,6 +308,20 @@ describe.skipIf(skip)("playpen check script (sh in private mount namespaces)", (
     expect(parsed.playpens[0]?.ok).toBe(true);
   });
 
+  it("gives no report, and says why, on a host without awk", async () => {
+    const pp = dir();
+    const playpens = [playpen(pp)];
+    const answer = await inNamespace(
+      `${tmpfs(pp)}\n${marker(pp)}`,
+      playpenScript(playpens, { operationTimeoutS: 5, probeToken: "t0ken" }),
+      `env PATH=${shellQuote(minimalPath(["awk"]))} sh -s`,
+    );
+    expect(parsePlaypenReport(playpens, answer)).toEqual({
+      ok: false,
+      why: "the playpen check exited 3 without a report: vor-power playpen check: awk is missing on this host",
+    });
+  });
+
   it("as a bootstrap user that is not root: probes as itself, and names a runAs it cannot become", async () => {
     const mine = dir("mine");
     const other = dir("other");
