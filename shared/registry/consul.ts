@@ -6,7 +6,9 @@ import type { Config } from "../config/index.ts";
 // passed every check is registered as an instance of the configured service; draining puts that
 // instance into maintenance (a critical check, so it leaves the passing list the midtier reads);
 // a stop deregisters it. Every failure is an outside fault (`consul:*`, DESIGN.md "Outside
-// faults"): its message says what failed and where, and never holds the token.
+// faults"): its message says what failed and where, and never holds the token. Registrations go
+// to the agent at `consul.address`, in that agent's datacenter: the agent API takes no `dc`, so
+// `consul.datacenter` does not apply to them.
 
 /** The parsed `consul` section. */
 export type ConsulConfig = NonNullable<Config["consul"]>;
@@ -198,4 +200,22 @@ export function hostInfoFrom(
     }
     return undefined;
   };
+}
+
+/**
+ * The registry for a config with a `consul` section (none without one): its token resolved once
+ * through the wiring's resolver, hosts described from the cloud's view of the pools.
+ */
+export async function consulRegistryFor(
+  config: Config,
+  secrets: { resolve(ref: ConsulConfig["token"], field: string): Promise<string> },
+  compute: Pick<ComputeProvider, "listHosts">,
+): Promise<ConsulRegistry | undefined> {
+  const consul = config.consul;
+  if (!consul) return undefined;
+  return new ConsulRegistry({
+    config: consul,
+    token: await secrets.resolve(consul.token, "consul.token"),
+    hostInfo: hostInfoFrom(compute, Object.keys(config.pools)),
+  });
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { HostSnapshot } from "../../../shared/plan/snapshot.ts";
-import { hostInfoFrom, serviceIdOf } from "../../../shared/registry/consul.ts";
+import {
+  ConsulRegistry,
+  consulRegistryFor,
+  hostInfoFrom,
+  serviceIdOf,
+} from "../../../shared/registry/consul.ts";
+import { plannerConfig } from "../../support/snapshot-builder.ts";
 
 // What the Consul registry registers a host with, from the cloud's view of the pools.
 
@@ -34,5 +40,34 @@ describe("hostInfoFrom", () => {
 describe("serviceIdOf", () => {
   it("is one instance id per host of the service", () => {
     expect(serviceIdOf("vor-compute", "i-0abc")).toBe("vor-compute-i-0abc");
+  });
+});
+
+describe("consulRegistryFor", () => {
+  const compute = { listHosts: () => Promise.resolve([]) };
+
+  it("builds no registry without a consul section", async () => {
+    const resolved: string[] = [];
+    const secrets = {
+      resolve: (_ref: unknown, field: string) => Promise.resolve(String(resolved.push(field))),
+    };
+    expect(await consulRegistryFor(plannerConfig(), secrets, compute)).toBeUndefined();
+    expect(resolved).toEqual([]);
+  });
+
+  it("resolves the token from the config's reference, once", async () => {
+    const asked: [unknown, string][] = [];
+    const secrets = {
+      resolve: (ref: unknown, field: string) => {
+        asked.push([ref, field]);
+        return Promise.resolve("t0ken");
+      },
+    };
+    const config = plannerConfig([
+      "consul",
+      { address: "http://127.0.0.1:8500", token: { fromEnv: "VOR_CONSUL_TOKEN" }, service: "vor" },
+    ]);
+    expect(await consulRegistryFor(config, secrets, compute)).toBeInstanceOf(ConsulRegistry);
+    expect(asked).toEqual([[{ fromEnv: "VOR_CONSUL_TOKEN" }, "consul.token"]]);
   });
 });
