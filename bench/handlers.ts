@@ -210,10 +210,13 @@ async function bundle(handler: string, outdir: string, external: string[]): Prom
     platform: "node",
     target: "node22",
     format: "esm",
-    external,
-    // CommonJS dependencies inside an ESM bundle call require() for Node's built-ins.
+    // ssh2's optional native add-ons (its crypto binding, cpu-features) stay out: ssh2 requires
+    // them inside try/catch and falls back to JavaScript when they are missing.
+    external: [...external, "*.node"],
+    // CommonJS dependencies inside an ESM bundle call require() for Node's built-ins, and ssh2's
+    // poly1305 (Emscripten) reads __dirname when the SSH channel is first loaded.
     banner: {
-      js: 'import{createRequire}from"node:module";const require=createRequire(import.meta.url);',
+      js: 'import{createRequire}from"node:module";import{fileURLToPath as __vpPath}from"node:url";import{dirname as __vpDir}from"node:path";const require=createRequire(import.meta.url);const __filename=__vpPath(import.meta.url);const __dirname=__vpDir(__filename);',
     },
     metafile: true,
     logLevel: "silent",
