@@ -4,7 +4,7 @@ import type { BootstrapStep } from "./bootstrap-step.ts";
 const CLAIM_MS = 60_000;
 
 /**
- * Until the host-access issue lands there is no channel to a host: this step claims the host and
+ * The step for a pool with no configured channel (pool-bootstrap.ts): it claims the host and
  * records a `skipped` result (code channel:none), which the planner treats as an outside fault
  * (blocked, nothing counted), so no host is ever marked ready without proof.
  */
