@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChannelBootstrap } from "../../shared/bootstrap/channel-bootstrap.ts";
 import { AccessFault, type HostTarget } from "../../shared/bootstrap/host-channel.ts";
@@ -182,10 +183,12 @@ describe.skipIf(skip)("SshChannel against sshd and OpenBao", () => {
   describe("refusals, each a named AccessFault", () => {
     it("ssh:key-refused for an expired certificate", async () => {
       const signer = signerFor({ vault: userSign(1_000) });
+      const issued: string[] = [];
       // Signs for one second, then hands the certificate over once it has expired.
       const expiring: KeySigner = {
         signUserKey: async (request) => {
           const certificate = await signer.signUserKey(request);
+          issued.push(certificate);
           const expiresMs = Number(parseCertificateLine(certificate).validBefore) * 1000;
           await waitFor(
             () => Promise.resolve(Date.now() > expiresMs + 1_000),
@@ -201,6 +204,11 @@ describe.skipIf(skip)("SshChannel against sshd and OpenBao", () => {
 
       expect(fault.code).toBe("ssh:key-refused");
       expect(fault.message).toContain(`SSH to host i-0ssh000000000001 at 127.0.0.1:${sshd.port}`);
+      // Neither the certificate nor the secret id reaches the fault, its causes included.
+      const text = inspect(fault, { depth: Infinity, showHidden: true });
+      expect(issued).toHaveLength(1);
+      expect(text).not.toContain(issued[0]?.split(" ")[1]);
+      expect(text).not.toContain(secretId);
       await waitFor(
         () => Promise.resolve(/Certificate invalid: expired/.test(sshd.log())),
         5_000,
