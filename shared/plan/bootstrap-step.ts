@@ -103,6 +103,36 @@ export function planBootstrap(ctx: PoolContext): void {
   }
 }
 
+/**
+ * Ready hosts whose own passing results are still stored: their ready decision did not finish
+ * (the Consul registration failed, or clearing the results did), and nothing else would retry it.
+ * The registration is issued again and the results cleared, so a Consul outage at the moment a
+ * host became ready does not leave it out of the list the midtier reads.
+ */
+export function planReadyRetries(ctx: PoolContext): void {
+  for (const host of ctx.hosts) {
+    if (
+      ctx.decided.has(host.id) ||
+      host.cloud !== "running" ||
+      projectedLifecycle(ctx, host) !== "ready"
+    )
+      continue;
+    const own = (ctx.snapshot.control.bootstrapResults[host.id] ?? []).filter((r) => !r.reference);
+    if (own.at(-1)?.outcome !== "passed") continue;
+    hostDecision(
+      ctx,
+      host,
+      "ready",
+      "ready.register",
+      "ready, but its ready decision did not finish (the registration or clearing its results): registering it again",
+      [
+        ...registry(ctx, host, "register"),
+        stateEffect({ op: "clear-bootstrap-results", host: host.id }),
+      ],
+    );
+  }
+}
+
 function ready(ctx: PoolContext, host: HostView, blocked: HostView[]): void {
   const reason =
     host.lifecycle === "adopted"

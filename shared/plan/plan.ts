@@ -1,6 +1,6 @@
 import type { Config, Pool } from "../config/index.ts";
 import { planBlocked } from "./blocked.ts";
-import { planBootstrap } from "./bootstrap-step.ts";
+import { planBootstrap, planReadyRetries } from "./bootstrap-step.ts";
 import { alertOnce, iso, minutes, poolDecision, stateEffect, type PoolContext } from "./context.ts";
 import type { Decision, DecisionNumbers, Effect, Plan } from "./decision.ts";
 import { floorOf, type FloorSource } from "./floor.ts";
@@ -163,6 +163,7 @@ function planPool(
     summary = { kind: "none", rule: "pool.steady", text: `${why}; nothing to change` };
   }
   planDraining(ctx);
+  planReadyRetries(ctx);
   planIdleMarks(ctx);
   planOffMarks(ctx);
   // Every pool-level decision carries the pool's numbers (the Decision contract).

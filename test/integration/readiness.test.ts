@@ -221,6 +221,23 @@ describe.skipIf(skip)("readiness: playpen checks, then Consul", () => {
     expect(consul.services.has(id)).toBe(false);
   });
 
+  it("registers again on the next plan a host whose registration Consul refused when it became ready", async () => {
+    const { ports, compute, tick, registryWith } = installation(mounted());
+    ports.registry = registryWith(READ_ONLY);
+
+    await tick(0);
+    const [ready] = await tick(1);
+    expect(ready).toMatch(/^bootstrap\.passed failed: ConsulError: .*: denied \(403 /);
+    expect(compute.tags("i-1")["vor:lifecycle"]).toBe("ready");
+    expect(await passingHosts()).toEqual([]);
+
+    ports.registry = registryWith(TOKEN);
+    expect(await tick(2)).toEqual(["ready.register"]);
+    expect(await passingHosts()).toEqual(["10.0.0.5"]);
+    // Done once: the results are cleared, the next plan marks the host idle as usual.
+    expect(await tick(3)).toEqual(["idle.since"]);
+  });
+
   it("does not register a host whose playpen holds another file system's marker", async () => {
     const other = [
       `mount -t tmpfs -o mode=1777 vor-share ${shellQuote(playpen)}`,

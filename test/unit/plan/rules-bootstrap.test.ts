@@ -800,3 +800,66 @@ describe("plan: stale bootstrap results", () => {
     }
   });
 });
+
+describe("plan: a ready decision that did not finish", () => {
+  const CONSUL: [string, unknown] = [
+    "consul",
+    {
+      address: "https://consul.internal:8501",
+      token: { fromSsm: "/vor-power/consul" },
+      service: "vor-compute",
+    },
+  ];
+  // The ready decision at 09:00 tagged the host, then its registration failed: its passing
+  // results were never cleared.
+  const leftover = { "i-1": [bootstrapResult("2026-03-04T08:59:30", "passed")] };
+
+  it("ready.register: registers a ready host again while its own passing results remain", () => {
+    const result = planAt(
+      DAY,
+      {
+        hosts: [readyHost("i-1", { readyAt: "2026-03-04T09:00" })],
+        control: { bootstrapResults: leftover },
+      },
+      CONSUL,
+    );
+
+    expectDecision(decisionFor(result, "i-1"), {
+      kind: "ready",
+      rule: "ready.register",
+      state: [{ op: "clear-bootstrap-results", host: "i-1" }],
+    });
+    expect(decisionFor(result, "i-1").effects).toContainEqual({
+      type: "registry",
+      host: "i-1",
+      action: "register",
+    });
+  });
+
+  it("ready.register without Consul only clears the results", () => {
+    const result = planAt(DAY, {
+      hosts: [readyHost("i-1", { readyAt: "2026-03-04T09:00" })],
+      control: { bootstrapResults: leftover },
+    });
+
+    expect(decisionFor(result, "i-1").effects).toEqual([
+      { type: "state", change: { op: "clear-bootstrap-results", host: "i-1" } },
+    ]);
+  });
+
+  it("a reference check's results on a ready host are no unfinished ready decision", () => {
+    const reference = {
+      "i-1": [bootstrapResult("2026-03-04T09:59:30", "passed", "ok", { reference: true })],
+    };
+    const result = planAt(
+      DAY,
+      {
+        hosts: [readyHost("i-1", { readyAt: "2026-03-04T09:00" })],
+        control: { bootstrapResults: reference },
+      },
+      CONSUL,
+    );
+
+    expect(decisionFor(result, "i-1").rule).toBe("idle.since");
+  });
+});
