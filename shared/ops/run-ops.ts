@@ -183,7 +183,9 @@ async function write(command: WriteCommand, ctx: OpsContext): Promise<OpsResult>
     // Checked under the lease: no reconcile changes the pool between the check and the write.
     prepared = prepareWrite(command, pool, await readView(command, ctx), now);
     if (prepared.ok) {
-      const { update, tags } = prepared.write;
+      const { update, tags, registry } = prepared.write;
+      // Out of the midtier's list first: a refused Consul call leaves nothing half written.
+      if (registry && ports.registry) await ports.registry.set(registry.host, registry.action);
       if (update) await ports.store.updatePool(lease, now, update);
       if (tags) await ports.compute.writeTags(tags.host, tags.set, tags.remove);
     }
@@ -192,7 +194,11 @@ async function write(command: WriteCommand, ctx: OpsContext): Promise<OpsResult>
   }
   if (!prepared.ok) return prepared.result;
 
-  const { what, message, changes } = prepared.write;
+  const { what, changes, registry } = prepared.write;
+  const message =
+    registry && ports.registry
+      ? `${prepared.write.message}; its Consul service is in maintenance`
+      : prepared.write.message;
   const audit = auditOf(command, what, now);
   // The change is stored: a reconcile that cannot act now (a tick holds the lease, which then
   // plans once more) or fails applies it at the next tick. That is 202, not a failure.

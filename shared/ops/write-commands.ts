@@ -33,6 +33,11 @@ export interface WritePlan {
   update?: ((control: PoolControl) => PoolControl) | undefined;
   /** the tag write on one host, when the command has one */
   tags?: { host: string; set: Record<string, string>; remove: string[] };
+  /**
+   * The host's Consul instance into maintenance, before the tag, when Consul is configured: the
+   * midtier then reads the service, not the tag (DESIGN.md, "The midtier's side").
+   */
+  registry?: { host: string; action: "maintenance" };
   changes: Change[];
 }
 
@@ -243,6 +248,7 @@ function prepareHostWrite(
         what: `exclude ${id} in ${command.pool}`,
         message: `${id} excluded: the midtier sends it no new runs; vor-power never starts or stops it, writes no other tag on it, and counts it neither as capacity nor as demand${request ? `; the stop request by ${request.by} is dropped` : ""}`,
         tags: { host: id, set, remove: [] },
+        ...(live ? { registry: { host: id, action: "maintenance" as const } } : {}),
         update: request ? (c) => ({ ...c, stopRequests: without(c.stopRequests, id) }) : undefined,
         changes: [
           { type: "tags", host: id, set, remove: [] },

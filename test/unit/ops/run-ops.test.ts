@@ -496,6 +496,37 @@ describe("runOps exclude, include and reset", () => {
     );
   });
 
+  it("with Consul, puts the excluded host's service into maintenance before the tag", async () => {
+    const { run, compute, ports } = world([readyHost("i-1"), readyHost("i-2")]);
+    const calls: string[] = [];
+    ports.registry = {
+      set: (id, action) => {
+        calls.push(`${action} ${id} (tags so far: ${compute.calls.join(", ") || "none"})`);
+        return Promise.resolve();
+      },
+    };
+
+    const result = await run({ command: "exclude", pool: "compute", host: "i-1", ...AUDIT });
+
+    expect(result.status).toBe(200);
+    expect(calls).toEqual(["maintenance i-1 (tags so far: none)"]);
+    expect(write(result).message).toMatch(/; its Consul service is in maintenance$/);
+    expect(compute.tagsOf("i-1")["vor:exclude"]).toBe("true");
+  });
+
+  it("with Consul refusing, excludes nothing, so the operator can simply retry", async () => {
+    const { run, compute, ports } = world([readyHost("i-1"), readyHost("i-2")]);
+    ports.registry = {
+      set: () => Promise.reject(new Error("consul:denied: 403 ACL not found")),
+    };
+
+    const result = await run({ command: "exclude", pool: "compute", host: "i-1", ...AUDIT });
+
+    expect(result.status).toBe(500);
+    expect(JSON.stringify(result.body)).toContain("ACL not found");
+    expect(compute.tagsOf("i-1")["vor:exclude"]).toBeUndefined();
+  });
+
   it("includes an excluded running host as adopted, so it goes through bootstrap again", async () => {
     const { run, compute, store } = world([
       host("i-1", "running", {
