@@ -77,40 +77,49 @@ export class ConsulRegistry implements Registry {
       case "register": {
         const info = (await this.#options.hostInfo?.(host)) ?? {};
         await this.#put(action, host, "/v1/agent/service/register", {
-          ID: id,
-          Name: service,
-          Tags: info.pool === undefined ? [] : [`pool=${info.pool}`],
-          ...(info.address === undefined ? {} : { Address: info.address }),
-          Meta: { "vor-host": host, ...(info.pool === undefined ? {} : { "vor-pool": info.pool }) },
+          body: {
+            ID: id,
+            Name: service,
+            Tags: info.pool === undefined ? [] : [`pool=${info.pool}`],
+            ...(info.address === undefined ? {} : { Address: info.address }),
+            Meta: {
+              "vor-host": host,
+              ...(info.pool === undefined ? {} : { "vor-pool": info.pool }),
+            },
+          },
         });
         // Re-registering keeps a maintenance check (Consul replaces checks only on request), and
         // an undrained host comes back through here.
-        await this.#put(action, host, `/v1/agent/service/maintenance/${path}?enable=false`);
+        await this.#put(action, host, `/v1/agent/service/maintenance/${path}?enable=false`, {});
         return;
       }
       case "maintenance": {
-        const reason = encodeURIComponent(`vor-power: draining ${host}`);
+        // Drains and ops exclusions both come here: the midtier must send the host no new runs.
+        const reason = encodeURIComponent(
+          `vor-power: no new runs for ${host} (draining or excluded)`,
+        );
         await this.#put(
           action,
           host,
           `/v1/agent/service/maintenance/${path}?enable=true&reason=${reason}`,
-          undefined,
-          true,
+          { absentIsDone: true },
         );
         return;
       }
       case "deregister":
-        await this.#put(action, host, `/v1/agent/service/deregister/${path}`, undefined, true);
+        await this.#put(action, host, `/v1/agent/service/deregister/${path}`, {
+          absentIsDone: true,
+        });
         return;
     }
   }
 
+  /** One PUT; `absentIsDone`: Consul's own 404 for an unknown instance is the wanted end state. */
   async #put(
     action: string,
     host: string,
     path: string,
-    body?: unknown,
-    absentIsDone = false,
+    { body, absentIsDone = false }: { body?: unknown; absentIsDone?: boolean },
   ): Promise<void> {
     const url = new URL(path, this.#base);
     const where = `Consul ${action} of ${host} (${url.origin}${url.pathname})`;

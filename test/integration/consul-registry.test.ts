@@ -108,7 +108,9 @@ describe("ConsulRegistry against a Consul agent API", () => {
     await consulRegistry.set("i-1", "maintenance");
     const id = serviceIdOf(SERVICE, "i-1");
     expect(consul.inMaintenance(id)).toBe(true);
-    expect(consul.maintenanceReason(id)).toBe("vor-power: draining i-1");
+    expect(consul.maintenanceReason(id)).toBe(
+      "vor-power: no new runs for i-1 (draining or excluded)",
+    );
     expect(await passingHosts()).toEqual(["i-2"]);
     // Draining twice (each tick until confirmed) is harmless.
     await consulRegistry.set("i-1", "maintenance");

@@ -209,7 +209,9 @@ describe.skipIf(skip)("readiness: playpen checks, then Consul", () => {
     ports.registry = registryWith(TOKEN);
     await tick(41);
     expect(consul.inMaintenance(id)).toBe(true);
-    expect(consul.maintenanceReason(id)).toBe("vor-power: draining i-1");
+    expect(consul.maintenanceReason(id)).toBe(
+      "vor-power: no new runs for i-1 (draining or excluded)",
+    );
     expect(compute.tags("i-1")["vor:drain-confirmed"]).toBe("2026-03-07T12:41:00Z");
     expect(await passingHosts()).toEqual([]);
 
