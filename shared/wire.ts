@@ -6,6 +6,7 @@ import { SnsAlerter } from "./act/sns-alerter.ts";
 import type { Ports } from "./act/ports.ts";
 import type { HostCheck } from "./bootstrap/channel-bootstrap.ts";
 import type { HostChannel } from "./bootstrap/host-channel.ts";
+import { playpenChecks } from "./bootstrap/playpen-check.ts";
 import { PoolBootstrap, type ChannelFactory } from "./bootstrap/pool-bootstrap.ts";
 import { Ec2ComputeProvider, createEc2Client } from "./cloud/aws-ec2.ts";
 import {
@@ -15,6 +16,7 @@ import {
   type Config,
   type ParseResult,
 } from "./config/index.ts";
+import { consulRegistryFor } from "./registry/consul.ts";
 import { CombinedSignalSource } from "./signals/combined.ts";
 import { MidtierSignal } from "./signals/midtier.ts";
 import { RabbitMqSignal } from "./signals/rabbitmq.ts";
@@ -58,8 +60,8 @@ export async function loadConfigFromEnvironment(
 
 export interface WireOptions {
   /**
-   * The checks the bootstrap runs once access is proved (the playpen checks of issue 13). Until
-   * they land the default is none: a host is ready once its channel proved access.
+   * The checks the bootstrap runs once access is proved; by default the playpen checks of
+   * `bootstrap.playpens` (none configured: a host is ready once its channel proved access).
    */
   checks?: readonly HostCheck[];
 }
@@ -114,10 +116,13 @@ export async function wireAws(
         ...(h.tags.Name ? { name: h.tags.Name } : {}),
       })),
   });
+  // Consul, when configured: where the midtier reads ready hosts (DESIGN.md, "The midtier's side").
+  const registry = await consulRegistryFor(config, secrets, compute);
   return {
     compute,
     signals,
     store,
+    ...(registry ? { registry } : {}),
     bootstrap: new PoolBootstrap({
       config,
       store,
@@ -130,7 +135,7 @@ export async function wireAws(
           return new SsmChannel({ client: ssmClient() });
         },
       },
-      checks: options.checks ?? [],
+      checks: options.checks ?? playpenChecks(config.bootstrap.playpens, log),
       owner: `vor-power-${env.AWS_LAMBDA_FUNCTION_NAME ?? "cli"}`,
       log,
     }),

@@ -50,7 +50,7 @@ describe.skipIf(skip)("wireAws's bootstrap step (OpenBao, sshd, moto)", () => {
   let ssmHost: string;
   const cleanups: (() => Promise<void>)[] = [];
 
-  /** The live config: pool compute on SSH, pool agent on SSM; `changes` on top. */
+  /** The live config: pool compute on SSH, pool agent on SSM, no playpen; `changes` on top. */
   const config = (...changes: [string, unknown][]) => {
     const parsed = parseConfig(
       rawConfigWith(
@@ -82,6 +82,8 @@ describe.skipIf(skip)("wireAws's bootstrap step (OpenBao, sshd, moto)", () => {
             hostKey: { mode: "ca", mount: HOST_CA_MOUNT },
           },
         ],
+        // moto's SSM runs no command: access alone is what these hosts can prove
+        ["bootstrap.playpens", []],
         ...changes,
       ),
     );
@@ -169,6 +171,30 @@ describe.skipIf(skip)("wireAws's bootstrap step (OpenBao, sshd, moto)", () => {
       new RegExp(`Accepted publickey for ${user.name} .*ID vor-power/${sshHost}/`),
     );
     expect(lines.join("\n")).not.toContain(env.VOR_TEST_SECRET_ID);
+  });
+
+  it("runs the configured playpen checks after access: a host without the playpen fails on it", async () => {
+    const ports = await wireAws(
+      config([
+        "bootstrap.playpens",
+        [
+          {
+            path: "/data/vor-absent-playpen",
+            fsTypes: ["nfs4"],
+            runAs: user.name,
+            marker: { file: ".vor-playpen", content: "vor-test" },
+          },
+        ],
+      ]),
+      env,
+      () => undefined,
+    );
+
+    await ports.bootstrap.begin("compute", sshHost, { reference: false }, AT);
+
+    expect(await verdict(ports, "compute", sshHost)).toBe(
+      "playpen:failed:playpen:/data/vor-absent-playpen:missing",
+    );
   });
 
   it("records the signer's fault for the planner when the secret id cannot be read", async () => {

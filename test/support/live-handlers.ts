@@ -126,6 +126,9 @@ export function poolConfig(
     ["runSchedules", undefined],
     ["pools", { [pool]: { min: 0, max: 8, windows: [], channel: "ssm", ...settings } }],
     ["alerts.topicArn", live.topicArn],
+    // moto's SSM accepts commands without running them: no playpen to prove here (the playpen
+    // checks run for real in playpen-check, readiness and scale-out-path tests)
+    ["bootstrap.playpens", []],
     ...changes,
   );
 }
