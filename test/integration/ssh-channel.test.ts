@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChannelBootstrap } from "../../shared/bootstrap/channel-bootstrap.ts";
-import { AccessFault, type HostTarget } from "../../shared/bootstrap/host-channel.ts";
+import type { HostTarget } from "../../shared/bootstrap/host-channel.ts";
 import type { KeySigner } from "../../shared/bootstrap/key-signer.ts";
 import { parseCertificateLine } from "../../shared/bootstrap/openssh-cert.ts";
 import { SshChannel, type SshConfig } from "../../shared/bootstrap/ssh-channel.ts";
@@ -30,6 +30,7 @@ import {
   type TestUser,
 } from "../support/sshd.ts";
 import { createTestCa, type TestCa } from "../support/test-ca.ts";
+import { faultOf } from "../support/access-fault.ts";
 
 // The SSH channel end to end: a real OpenSSH sshd on a free loopback port that trusts only
 // OpenBao's user CA (no authorized keys, no passwords) and presents a host certificate from
@@ -43,17 +44,6 @@ const skip =
 
 const ADDRESS_TAG = "vor:ssh";
 const TIMEOUT_MS = 15_000;
-
-/** The AccessFault `run` rejects with (fails the test if it resolves or throws anything else). */
-async function faultOf(run: () => Promise<unknown>): Promise<AccessFault> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof AccessFault) return error;
-    throw error;
-  }
-  throw new Error("expected an AccessFault, and the call succeeded");
-}
 
 const hostAt = (sshd: Sshd, id = "i-0ssh000000000001"): HostTarget => ({
   id,

@@ -2,10 +2,11 @@ import { RunInstancesCommand, type EC2Client } from "@aws-sdk/client-ec2";
 import { ListCommandsCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consoleHostKeys } from "../../shared/bootstrap/console-host-keys.ts";
-import { AccessFault, type HostTarget } from "../../shared/bootstrap/host-channel.ts";
+import type { HostTarget } from "../../shared/bootstrap/host-channel.ts";
 import { SsmChannel } from "../../shared/bootstrap/ssm-channel.ts";
 import { createEc2Client } from "../../shared/cloud/aws-ec2.ts";
 import { MOTO_CLIENT, missing, motoInstalled, startMoto, type Moto } from "../support/services.ts";
+import { faultOf } from "../support/access-fault.ts";
 
 // The SSM channel and the console host keys against moto on 127.0.0.1, over the real SDK wire.
 // Moto runs nothing: SendCommand records the command and GetCommandInvocation answers Success,
@@ -52,16 +53,6 @@ function hideInvocation(client: SSMClient, polls: number): void {
     },
     { step: "initialize", priority: "low", name: "hideInvocation" },
   );
-}
-
-async function faultOf(promise: Promise<unknown>): Promise<AccessFault> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AccessFault))
-    throw new Error(`expected an AccessFault, got ${String(error)}`);
-  return error;
 }
 
 describe.skipIf(skip)("SsmChannel on moto", () => {

@@ -22,6 +22,7 @@ import {
   type OpenBao,
 } from "../support/openbao.ts";
 import { missing } from "../support/services.ts";
+import { faultOf } from "../support/access-fault.ts";
 
 const skip = !openBaoInstalled() && missing("OpenBao (.venv/bin/bao)", BAO_FIX);
 
@@ -38,17 +39,6 @@ function drivenClock(): { nowMs: () => number; advanceSeconds(seconds: number): 
       nowMs += seconds * 1000;
     },
   };
-}
-
-/** The AccessFault `run` rejects with (fails the test if it resolves or throws anything else). */
-async function faultOf(run: () => Promise<unknown>): Promise<AccessFault> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof AccessFault) return error;
-    throw error;
-  }
-  throw new Error("expected an AccessFault, and the call succeeded");
 }
 
 /** Every form a log line or an error report could take of the fault. */

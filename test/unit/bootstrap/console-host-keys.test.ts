@@ -10,7 +10,7 @@ import {
   parseConsoleHostKeys,
   type ConsoleOutputClient,
 } from "../../../shared/bootstrap/console-host-keys.ts";
-import { AccessFault } from "../../../shared/bootstrap/host-channel.ts";
+import { faultOf } from "../../support/access-fault.ts";
 
 // Host keys pinned from console output shaped as an Amazon Linux 2023 serial console prints it
 // (CRLF line ends, kernel and syslog noise, cloud-init's fingerprint block before the keys). The
@@ -223,16 +223,6 @@ function ec2Error(name: string, fault: "client" | "server" = "client"): EC2Servi
 }
 
 const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
-
-async function faultOf(promise: Promise<unknown>): Promise<AccessFault> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AccessFault))
-    throw new Error(`expected an AccessFault, got ${String(error)}`);
-  return error;
-}
 
 describe("consoleHostKeys", () => {
   it("asks for the latest console output and answers the keys it holds", async () => {

@@ -15,8 +15,9 @@ import {
   type SendCommandCommandOutput,
 } from "@aws-sdk/client-ssm";
 import { describe, expect, it } from "vitest";
-import { AccessFault, type HostTarget } from "../../../shared/bootstrap/host-channel.ts";
+import type { HostTarget } from "../../../shared/bootstrap/host-channel.ts";
 import { SsmChannel, type SsmCommandClient } from "../../../shared/bootstrap/ssm-channel.ts";
+import { faultOf } from "../../support/access-fault.ts";
 
 // The SSM channel against a scripted fake of the three SSM calls and a driven clock: every wait
 // between polls advances the clock by exactly what the channel asked for, so deadlines and
@@ -118,16 +119,6 @@ const denied = () =>
     Message: "User is not authorized",
     ...meta,
   });
-
-async function faultOf(promise: Promise<unknown>): Promise<AccessFault> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AccessFault))
-    throw new Error(`expected an AccessFault, got ${String(error)}`);
-  return error;
-}
 
 describe("SsmChannel", () => {
   it("sends the script as one AWS-RunShellScript command to the host, with the run id as comment", async () => {

@@ -1,6 +1,5 @@
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { AccessFault } from "../../../shared/bootstrap/host-channel.ts";
 import {
   VaultRequestError,
   type VaultCall,
@@ -8,6 +7,7 @@ import {
   type VaultHttp,
 } from "../../../shared/bootstrap/vault-http.ts";
 import { VaultSigner, type VaultConfig } from "../../../shared/bootstrap/vault-signer.ts";
+import { faultOf } from "../../support/access-fault.ts";
 
 const LOGIN = "auth/approle/login";
 const RENEW = "auth/token/renew-self";
@@ -94,16 +94,6 @@ function drivenClock() {
       nowMs += seconds * 1000;
     },
   };
-}
-
-async function faultOf(run: () => Promise<unknown>): Promise<AccessFault> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof AccessFault) return error;
-    throw error;
-  }
-  throw new Error("expected an AccessFault, and the call succeeded");
 }
 
 describe("VaultSigner.signUserKey", () => {
