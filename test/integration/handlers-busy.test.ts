@@ -22,12 +22,6 @@ import {
 } from "../support/live-handlers.ts";
 import { freePort, missing, motoInstalled, waitFor } from "../support/services.ts";
 
-vi.hoisted(() => {
-  // Powertools stays quiet; the tests read its calls through spies.
-  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-  process.env.POWERTOOLS_METRICS_DISABLED = "true";
-});
-
 // The tick handler's safety claims end to end (DESIGN.md, "Invariants"): a busy host is never
 // stopped, a busy source that cannot be read freezes scale-in and raises an alert on SNS after
 // signalAlertAfter, and a run that lands between plan and act stops the stop. EC2, DynamoDB, SNS

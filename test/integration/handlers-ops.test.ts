@@ -31,12 +31,6 @@ import {
 } from "../support/live-handlers.ts";
 import { missing, motoInstalled } from "../support/services.ts";
 
-vi.hoisted(() => {
-  // Powertools stays quiet; the tests read its calls through spies.
-  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-  process.env.POWERTOOLS_METRICS_DISABLED = "true";
-});
-
 // Every ops command through the ops Lambda's function URL (IAM auth), end to end: the handler's
 // Dependencies from the production wiring against moto (EC2, DynamoDB, SNS, SQS) and the loopback
 // midtier. Each command's effect is read back from moto and DynamoDB; each write's audit line is

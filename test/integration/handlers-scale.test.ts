@@ -20,12 +20,6 @@ import {
 } from "../support/live-handlers.ts";
 import { missing, motoInstalled } from "../support/services.ts";
 
-vi.hoisted(() => {
-  // Powertools stays quiet; the tests read its calls through spies.
-  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-  process.env.POWERTOOLS_METRICS_DISABLED = "true";
-});
-
 // The tick and run-submitted handlers (and host-state-change) end to end: their Dependencies from
 // the production wiring against moto (EC2, DynamoDB, SNS) and the loopback midtier, the clock
 // moved by the test. Every claim is read back from moto or DynamoDB, not from the handler's answer.

@@ -19,12 +19,6 @@ import type { Lease } from "../../../shared/state/state-store.ts";
 import { worldSettings } from "../../support/sim-builders.ts";
 import { plannerConfig } from "../../support/snapshot-builder.ts";
 
-vi.hoisted(() => {
-  // Powertools stays quiet; the tests read its calls through spies.
-  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-  process.env.POWERTOOLS_METRICS_DISABLED = "true";
-});
-
 const NOW = new Date("2026-03-04T10:00:00Z");
 const recorded = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../../support/events/${name}`, import.meta.url), "utf8"));

@@ -17,12 +17,6 @@ import { MemoryStateStore } from "../../../shared/state/memory-state-store.ts";
 import { worldSettings } from "../../support/sim-builders.ts";
 import { plannerConfig } from "../../support/snapshot-builder.ts";
 
-vi.hoisted(() => {
-  // Powertools stays quiet; the tests read its calls through spies.
-  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
-  process.env.POWERTOOLS_METRICS_DISABLED = "true";
-});
-
 // Wednesday 10:00 UTC: the business-hours window wants one host in each pool of plannerConfig.
 const NOW = new Date("2026-03-04T10:00:00Z");
 const recorded = (name: string): unknown =>
