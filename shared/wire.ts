@@ -66,13 +66,18 @@ export interface WireOptions {
   checks?: readonly HostCheck[];
 }
 
-/** Builds the live adapters for an AWS installation. Secrets are resolved here, once. */
-export async function wireAws(
-  config: Config,
-  env: Environment,
-  log: (line: string) => void,
-  options: WireOptions = {},
-): Promise<Ports> {
+/** The AWS clients every part of the wiring shares; nothing is called until a port is used. */
+interface AwsBase {
+  region: string;
+  at: { endpoint?: string };
+  ssmClient: () => SSMClient;
+  secrets: SecretResolver;
+  ec2: ReturnType<typeof createEc2Client>;
+  compute: Ec2ComputeProvider;
+  store: DynamoDbStateStore;
+}
+
+function awsBase(config: Config, env: Environment): AwsBase {
   // cloud and state are unions by provider; Azure joins them in its issue, with its own wiring.
   const region = env.AWS_REGION ?? config.cloud.region;
   // AWS_ENDPOINT_URL (the SDK's standard variable) is passed on explicitly, so a test's env is enough.
@@ -80,14 +85,71 @@ export async function wireAws(
   const at = endpoint === undefined ? {} : { endpoint };
   let ssm: SSMClient | undefined;
   const ssmClient = () => (ssm ??= new SSMClient({ region, ...at }));
-  const secrets = new SecretResolver({ ssm: ssmClient, env });
   const ec2 = createEc2Client({ region, ...at });
-  const compute = new Ec2ComputeProvider({ client: ec2, poolTag: config.cloud.poolTag });
-  const store = new DynamoDbStateStore({
-    client: new DynamoDBClient({ region, ...at }),
-    table: config.state.table,
-  });
+  return {
+    region,
+    at,
+    ssmClient,
+    secrets: new SecretResolver({ ssm: ssmClient, env }),
+    ec2,
+    compute: new Ec2ComputeProvider({ client: ec2, poolTag: config.cloud.poolTag }),
+    store: new DynamoDbStateStore({
+      client: new DynamoDBClient({ region, ...at }),
+      table: config.state.table,
+    }),
+  };
+}
+
+/**
+ * The bootstrap step alone, for `vor-power bootstrap --host` (its `diagnose`): the same
+ * PoolBootstrap wireAws builds, without the signals, the registry or the alerter.
+ */
+export function wireBootstrap(
+  config: Config,
+  env: Environment,
+  log: (line: string) => void,
+  options: WireOptions = {},
+): { compute: Ec2ComputeProvider; bootstrap: PoolBootstrap } {
+  const base = awsBase(config, env);
+  return { compute: base.compute, bootstrap: poolBootstrap(base, config, env, log, options) };
+}
+
+function poolBootstrap(
+  base: AwsBase,
+  config: Config,
+  env: Environment,
+  log: (line: string) => void,
+  options: WireOptions,
+): PoolBootstrap {
+  const { compute, store, secrets, ec2, ssmClient } = base;
   const sshChannel = sshChannelFactory(config, secrets, ec2);
+  return new PoolBootstrap({
+    config,
+    store,
+    compute,
+    channels: {
+      ...(sshChannel ? { ssh: sshChannel } : {}),
+      // SSM needs no Vault: the host's agent pulls the command under the Lambda's IAM role.
+      ssm: async () => {
+        const { SsmChannel } = await import("./bootstrap/ssm-channel.ts");
+        return new SsmChannel({ client: ssmClient() });
+      },
+    },
+    checks: options.checks ?? playpenChecks(config.bootstrap.playpens, log),
+    owner: `vor-power-${env.AWS_LAMBDA_FUNCTION_NAME ?? "cli"}`,
+    log,
+  });
+}
+
+/** Builds the live adapters for an AWS installation. Secrets are resolved here, once. */
+export async function wireAws(
+  config: Config,
+  env: Environment,
+  log: (line: string) => void,
+  options: WireOptions = {},
+): Promise<Ports> {
+  const base = awsBase(config, env);
+  const { region, at, secrets, compute, store } = base;
   const pools = Object.keys(config.pools);
   const { rabbitmq, midtier } = config.signals;
   const signals = new CombinedSignalSource({
@@ -123,22 +185,7 @@ export async function wireAws(
     signals,
     store,
     ...(registry ? { registry } : {}),
-    bootstrap: new PoolBootstrap({
-      config,
-      store,
-      compute,
-      channels: {
-        ...(sshChannel ? { ssh: sshChannel } : {}),
-        // SSM needs no Vault: the host's agent pulls the command under the Lambda's IAM role.
-        ssm: async () => {
-          const { SsmChannel } = await import("./bootstrap/ssm-channel.ts");
-          return new SsmChannel({ client: ssmClient() });
-        },
-      },
-      checks: options.checks ?? playpenChecks(config.bootstrap.playpens, log),
-      owner: `vor-power-${env.AWS_LAMBDA_FUNCTION_NAME ?? "cli"}`,
-      log,
-    }),
+    bootstrap: poolBootstrap(base, config, env, log, options),
     alerter: config.alerts
       ? new SnsAlerter({
           client: new SNSClient({ region, ...at }),

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { registerBootstrapCommand } from "./bootstrap-command.ts";
 import { configCheck, printSchema } from "./config-commands.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
@@ -88,6 +89,7 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     );
   registerReconcileCommands(program, io, setCode);
   registerOpsCommands(program, io, setCode);
+  registerBootstrapCommand(program, io, setCode);
   const trace = program
     .command("trace")
     .description("Workload traces for the simulator (JSON Lines).");

@@ -4,12 +4,14 @@ import type { BootstrapResult, HostSnapshot } from "../plan/snapshot.ts";
 import { ClaimLostError } from "../state/errors.ts";
 import type { StateStore } from "../state/state-store.ts";
 import type { BootstrapStep } from "./bootstrap-step.ts";
-import { AccessFault, type HostChannel, type HostTarget } from "./host-channel.ts";
+import { elapsedMs, faultCode, faultDetail, type Trace } from "./bootstrap-trace.ts";
+import type { HostChannel, HostTarget } from "./host-channel.ts";
 
 // The bootstrap step over a real channel (DESIGN.md, "Bootstrap"): claim the host, prove access
 // through the pool's channel (SSH with a Vault-signed certificate, or SSM), run the checks, and
 // record one verdict for the planner to classify on its next plan. The step decides nothing: a
 // failure is recorded with its code (booting, host-caused or outside is the planner's call).
+// `diagnose` runs the same steps for `vor-power bootstrap --host`, claiming and recording nothing.
 
 /** What proves access: the command runs, as the bootstrap user, and says who it ran as. */
 export const ACCESS_SCRIPT = "id -un";
@@ -19,11 +21,24 @@ export const ACCESS_SCRIPT = "id -un";
  * (a failure, or a pass).
  */
 export interface HostCheck {
-  run(
-    host: HostTarget,
-    channel: HostChannel,
-    options: { timeoutMs: number; runId: string; reference: boolean; at: string },
-  ): Promise<BootstrapResult[]>;
+  run(host: HostTarget, channel: HostChannel, options: CheckOptions): Promise<BootstrapResult[]>;
+}
+
+export interface CheckOptions {
+  timeoutMs: number;
+  runId: string;
+  reference: boolean;
+  at: string;
+  /** where the check reports each of its parts (a diagnosis); absent in the bootstrap step */
+  trace?: Trace;
+}
+
+/** What `diagnose` found: the host as the cloud lists it, and the results it would record. */
+export interface Diagnosis {
+  /** undefined when the pool lists no such host */
+  host: HostSnapshot | undefined;
+  /** empty when the host is not running (nothing was tried) */
+  results: BootstrapResult[];
 }
 
 export interface ChannelBootstrapOptions {
@@ -60,7 +75,7 @@ export class ChannelBootstrap implements BootstrapStep {
     const claim = await store.claimHost(pool, host, owner, now, ttlMs);
     if (!claim) return; // another bootstrapper has it
     try {
-      const results = await this.#steps(pool, host, options.reference, now, timeoutMs);
+      const { results } = await this.#steps(pool, host, options.reference, now, timeoutMs);
       if (results.length === 0) return;
       await store.recordBootstrapResults(claim, now, results);
       const verdict = results.at(-1);
@@ -79,43 +94,86 @@ export class ChannelBootstrap implements BootstrapStep {
     }
   }
 
+  /**
+   * The bootstrap's steps for one host, each reported to `trace` as it ends, without claiming the
+   * host or recording anything: what `begin` would record, for a person to read.
+   */
+  async diagnose(
+    pool: string,
+    host: string,
+    options: { reference: boolean; trace: Trace },
+    now: Date,
+  ): Promise<Diagnosis> {
+    const timeoutMs = this.#options.config.pools[pool]?.checkTimeout ?? 60_000;
+    return this.#steps(pool, host, options.reference, now, timeoutMs, options.trace);
+  }
+
   async #steps(
     pool: string,
     hostId: string,
     reference: boolean,
     now: Date,
     timeoutMs: number,
-  ): Promise<BootstrapResult[]> {
+    trace?: Trace,
+  ): Promise<Diagnosis> {
     const at = now.toISOString();
     const base = { at, reference };
-    const found = (await this.#options.compute.listHosts(pool)).find((h) => h.id === hostId);
+    const host = (await this.#options.compute.listHosts(pool)).find((h) => h.id === hostId);
     // Not running (stopped meanwhile, or not up yet): nothing to say; the planner sees its state.
-    if (found?.cloudState !== "running") return [];
-    const target = targetOf(pool, found);
+    if (host?.cloudState !== "running") return { host, results: [] };
+    const target = targetOf(pool, host);
     const channel = this.#options.channelFor(pool);
     const runId = `vor-power/${hostId}/${at}`;
+    const withTrace = trace === undefined ? {} : { trace };
 
+    const startedAt = performance.now();
+    const access = (outcome: "passed" | "failed", code: string, detail: string) =>
+      trace?.({
+        step: "access",
+        outcome,
+        code,
+        durationMs: elapsedMs(startedAt),
+        detail,
+        facts: { command: ACCESS_SCRIPT },
+      });
     try {
-      const access = await channel.run(target, ACCESS_SCRIPT, { timeoutMs, runId });
-      if (access.exitCode !== 0)
-        return [{ ...base, outcome: "failed", step: "access", code: "access:command-failed" }];
+      const answer = await channel.run(target, ACCESS_SCRIPT, { timeoutMs, runId, ...withTrace });
+      if (answer.exitCode !== 0) {
+        access("failed", "access:command-failed", `${ACCESS_SCRIPT} exited ${answer.exitCode}`);
+        return {
+          host,
+          results: [{ ...base, outcome: "failed", step: "access", code: "access:command-failed" }],
+        };
+      }
+      access("passed", "ok", `${ACCESS_SCRIPT} answered ${answer.stdout.trim().slice(0, 64)}`);
     } catch (error) {
-      return [{ ...base, outcome: "failed", step: "access", code: codeOf(error) }];
+      access("failed", faultCode(error), faultDetail(error));
+      return {
+        host,
+        results: [{ ...base, outcome: "failed", step: "access", code: faultCode(error) }],
+      };
     }
 
     const results: BootstrapResult[] = [];
     for (const check of this.#options.checks) {
       let found: BootstrapResult[];
       try {
-        found = await check.run(target, channel, { timeoutMs, runId, reference, at });
+        found = await check.run(target, channel, { timeoutMs, runId, reference, at, ...withTrace });
       } catch (error) {
-        found = [{ ...base, outcome: "failed", step: "check", code: codeOf(error) }];
+        trace?.({
+          step: "check",
+          outcome: "failed",
+          code: faultCode(error),
+          detail: faultDetail(error),
+          facts: {},
+        });
+        found = [{ ...base, outcome: "failed", step: "check", code: faultCode(error) }];
       }
       results.push(...found);
-      if (found.at(-1)?.outcome !== "passed") return results;
+      if (found.at(-1)?.outcome !== "passed") return { host, results };
     }
     results.push({ ...base, outcome: "passed", step: "all", code: "ok" });
-    return results;
+    return { host, results };
   }
 }
 
@@ -129,7 +187,3 @@ export function targetOf(pool: string, host: HostSnapshot): HostTarget {
     tags: host.tags,
   };
 }
-
-/** An AccessFault's code; anything else is the channel's own failure: an outside fault. */
-const codeOf = (error: unknown): string =>
-  error instanceof AccessFault ? error.code : "channel:error";

@@ -3,6 +3,8 @@
 // with the same result shape, and fails with an AccessFault whose code the planner classifies
 // (shared/plan/bootstrap-step.ts): booting, host-caused, or an outside fault.
 
+import type { Trace } from "./bootstrap-trace.ts";
+
 /** The host as a channel needs it: its id (SSM, Azure), its addresses and tags (SSH). */
 export interface HostTarget {
   id: string;
@@ -26,6 +28,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** an audit id for the run, e.g. "i-0abc/attempt-2" (Vault's key_id, SSM's comment) */
   runId: string;
+  /** where the channel reports its parts (signing, host verification, login); absent: silent */
+  trace?: Trace;
 }
 
 export interface HostChannel {

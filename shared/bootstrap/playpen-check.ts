@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { BootstrapResult } from "../plan/snapshot.ts";
-import type { HostCheck } from "./channel-bootstrap.ts";
+import { elapsedMs, type PlaypenCheckOutcome, type Trace } from "./bootstrap-trace.ts";
+import type { CheckOptions, HostCheck } from "./channel-bootstrap.ts";
 import type { CommandResult, HostChannel, HostTarget } from "./host-channel.ts";
 import { playpenScript, type Playpen } from "./playpen-script.ts";
 
@@ -113,6 +114,49 @@ const firstLine = (text: string): string => {
   return line === undefined ? "" : `: ${line.trim().slice(0, 160)}`;
 };
 
+/** The script's checks of one playpen in its order, each with the reason that fails it. */
+export const PLAYPEN_CHECKS: readonly { check: string; failsAs: PlaypenReason }[] = [
+  { check: "exists", failsAs: "missing" },
+  { check: "mount point", failsAs: "not-mounted" },
+  { check: "fs type", failsAs: "fs-type" },
+  { check: "source", failsAs: "source" },
+  { check: "read-write", failsAs: "read-only" },
+  { check: "run-as", failsAs: "run-as" },
+  { check: "write probe", failsAs: "write" },
+  { check: "marker", failsAs: "marker" },
+];
+
+/**
+ * Each check of a playpen as the script ran it: the script stops at a playpen's first failure, so
+ * the checks before it passed and those after it did not run. A timeout is the existence check's
+ * when nothing was mounted yet (no fs type known), else the probe's.
+ */
+export function playpenChecklist(
+  playpen: Pick<Playpen, "source">,
+  result: Pick<PlaypenResult, "reason" | "fsType">,
+): PlaypenCheckOutcome[] {
+  const { reason } = result;
+  const failedAt =
+    reason === undefined
+      ? PLAYPEN_CHECKS.length
+      : reason === "timeout"
+        ? result.fsType === undefined
+          ? 0
+          : PLAYPEN_CHECKS.findIndex((c) => c.failsAs === "write")
+        : PLAYPEN_CHECKS.findIndex((c) => c.failsAs === reason);
+  return PLAYPEN_CHECKS.map(({ check }, index) => ({
+    check,
+    outcome:
+      check === "source" && playpen.source === undefined
+        ? "not-configured"
+        : index < failedAt
+          ? "passed"
+          : index === failedAt
+            ? "failed"
+            : "not-run",
+  }));
+}
+
 /**
  * The bound of each file-system operation: the script makes at most three per playpen, and all
  * of them (with timeout's 2 s kill grace) stay inside the channel's timeout.
@@ -141,26 +185,39 @@ export class PlaypenCheck implements HostCheck {
   async run(
     host: HostTarget,
     channel: HostChannel,
-    options: { timeoutMs: number; runId: string; reference: boolean; at: string },
+    options: CheckOptions,
   ): Promise<BootstrapResult[]> {
     const { playpens, log } = this.#options;
+    const { trace } = options;
     const base = { at: options.at, reference: options.reference, step: "playpen" };
     if (playpens.length === 0) return [{ ...base, outcome: "passed", code: "playpen:none" }];
     const script = playpenScript(playpens, {
       operationTimeoutS: operationTimeoutS(options.timeoutMs, playpens.length),
       probeToken: this.#options.probeToken?.() ?? randomBytes(6).toString("hex"),
     });
+    const startedAt = performance.now();
     const answer = await channel.run(host, script, {
       timeoutMs: options.timeoutMs,
       runId: options.runId,
+      ...(trace === undefined ? {} : { trace }),
     });
     const report = parsePlaypenReport(playpens, answer);
+    const durationMs = elapsedMs(startedAt);
     if (!report.ok) {
       log?.(`playpen check on ${host.id}: ${report.why}`);
+      trace?.({
+        step: "playpen",
+        outcome: "failed",
+        code: CHECK_FAILED,
+        durationMs,
+        detail: report.why,
+        facts: {},
+      });
       return [{ ...base, outcome: "failed", code: CHECK_FAILED }];
     }
     for (const p of report.playpens)
       if (!p.ok) log?.(`playpen check on ${host.id}: ${p.code}: ${p.detail}`);
+    if (trace) tracePlaypens(trace, playpens, report, durationMs);
     // The first failing playpen (config order) goes last: it is the verdict the planner classifies.
     const passed = report.playpens.filter((p) => p.ok);
     const failed = report.playpens.filter((p) => !p.ok).reverse();
@@ -170,6 +227,39 @@ export class PlaypenCheck implements HostCheck {
       code: p.code,
       playpen: p.path,
     }));
+  }
+}
+
+/** One `playpen` entry per directory, in config order; the script's time goes on the first. */
+function tracePlaypens(
+  trace: Trace,
+  playpens: readonly Playpen[],
+  report: Extract<PlaypenReport, { ok: true }>,
+  durationMs: number,
+): void {
+  for (const [index, result] of report.playpens.entries()) {
+    const playpen = playpens[index];
+    if (playpen === undefined) continue;
+    const mounted =
+      result.fsType === undefined ? "" : `${result.fsType} from ${result.source ?? "?"}`;
+    trace({
+      step: "playpen",
+      outcome: result.ok ? "passed" : "failed",
+      code: result.code,
+      ...(index === 0 ? { durationMs } : {}),
+      detail: result.ok
+        ? `${result.path}: ${mounted}, read-write, ${playpen.runAs} wrote and read, marker ${playpen.marker.file} matches`
+        : result.detail,
+      facts: {
+        path: result.path,
+        runAs: playpen.runAs,
+        marker: playpen.marker.file,
+        ...(result.fsType === undefined ? {} : { fsType: result.fsType }),
+        ...(result.source === undefined ? {} : { source: result.source }),
+        bounded: report.bounded,
+      },
+      checks: playpenChecklist(playpen, result),
+    });
   }
 }
 

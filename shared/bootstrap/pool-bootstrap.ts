@@ -2,7 +2,8 @@ import type { ComputeProvider } from "../cloud/compute-provider.ts";
 import type { Config } from "../config/index.ts";
 import type { StateStore } from "../state/state-store.ts";
 import type { BootstrapStep } from "./bootstrap-step.ts";
-import { ChannelBootstrap, type HostCheck } from "./channel-bootstrap.ts";
+import type { Trace } from "./bootstrap-trace.ts";
+import { ChannelBootstrap, type Diagnosis, type HostCheck } from "./channel-bootstrap.ts";
 import type { HostChannel } from "./host-channel.ts";
 import { SkipBootstrap } from "./skip-bootstrap.ts";
 
@@ -33,7 +34,7 @@ export interface PoolBootstrapOptions {
 
 export class PoolBootstrap implements BootstrapStep {
   readonly #options: PoolBootstrapOptions;
-  readonly #steps = new Map<ChannelKind, Promise<BootstrapStep>>();
+  readonly #steps = new Map<ChannelKind, Promise<ChannelBootstrap>>();
   #skip: SkipBootstrap | undefined;
 
   constructor(options: PoolBootstrapOptions) {
@@ -60,8 +61,23 @@ export class PoolBootstrap implements BootstrapStep {
     await step.begin(pool, host, options, now);
   }
 
+  /**
+   * The steps `begin` runs, through the same channel, claiming and recording nothing (`vor-power
+   * bootstrap --host`). A pool whose channel is not configured has nothing to run: undefined.
+   */
+  async diagnose(
+    pool: string,
+    host: string,
+    options: { reference: boolean; trace: Trace },
+    now: Date,
+  ): Promise<Diagnosis | undefined> {
+    const kind = this.channelOf(pool);
+    if (kind === undefined) return undefined;
+    return (await this.#stepFor(kind)).diagnose(pool, host, options, now);
+  }
+
   /** One ChannelBootstrap per channel kind, built once; a failed build is tried again next time. */
-  #stepFor(kind: ChannelKind): Promise<BootstrapStep> {
+  #stepFor(kind: ChannelKind): Promise<ChannelBootstrap> {
     let step = this.#steps.get(kind);
     if (step === undefined) {
       const factory = this.#options.channels[kind];

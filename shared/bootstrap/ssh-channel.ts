@@ -1,4 +1,5 @@
 import type { Config } from "../config/index.ts";
+import { elapsedMs, faultCode, faultDetail, type Trace } from "./bootstrap-trace.ts";
 import { generateEphemeralKey, type EphemeralKey } from "./ephemeral-key.ts";
 import {
   AccessFault,
@@ -13,7 +14,13 @@ import { certifiedKeyType, parseCertificateLine, verifyCertificate } from "./ope
 import { resolveEndpoint, type SshEndpoint } from "./ssh-address.ts";
 import { CertificateAgent } from "./ssh-cert-agent.ts";
 import { SshError, toAccessFault } from "./ssh-errors.ts";
-import { blobOfLine, parsePublicKeyLine, type KeyType, type SshPublicKey } from "./ssh-keys.ts";
+import {
+  blobOfLine,
+  fingerprint,
+  parsePublicKeyLine,
+  type KeyType,
+  type SshPublicKey,
+} from "./ssh-keys.ts";
 import { runSession } from "./ssh-session.ts";
 
 // The SSH HostChannel (DESIGN.md, "Bootstrap hosts that come up"). Each run: a new ed25519 key in
@@ -42,6 +49,8 @@ export interface SshChannelOptions {
 interface TrustedHost {
   keys: Buffer[];
   types: KeyType[];
+  /** pinned mode: which key matched is known in the handshake; its step is traced there */
+  pinnedSinceMs?: number;
 }
 
 export class SshChannel implements HostChannel {
@@ -65,17 +74,24 @@ export class SshChannel implements HostChannel {
     const where = `SSH to host ${host.id} at ${endpoint.host}:${endpoint.port}`;
 
     const key = (this.#options.newKey ?? generateEphemeralKey)();
+    const { trace } = options;
     const identity = await signer.signUserKey({
       publicKey: key.publicKeyLine,
       // The run's audit id as it is (ChannelBootstrap's names vor-power, the host and the instant),
       // so Vault's audit log and sshd's "Accepted publickey ... ID" line show the same string.
       keyId: options.runId,
+      ...(trace === undefined ? {} : { trace }),
     });
     checkIdentity(identity, key, where);
+    const login = { user: ssh.user, address: `${endpoint.host}:${endpoint.port}` };
+    let step = "host-key";
+    let stepStartedAt = performance.now();
     try {
       if (remainingMs() === 0)
         throw new SshError("timeout", `signing the key used all of ${options.timeoutMs} ms`);
-      const trusted = await this.#trustedHost(host, endpoint, remainingMs());
+      const trusted = await this.#trustedHost(host, endpoint, remainingMs(), trace);
+      step = "ssh-login";
+      stepStartedAt = performance.now();
       const result = await runSession({
         endpoint,
         user: ssh.user,
@@ -84,20 +100,80 @@ export class SshChannel implements HostChannel {
         hostKeyTypes: trusted.types,
         script,
         timeoutMs: remainingMs(),
+        onHostKey: (presented, accepted) => {
+          if (trusted.pinnedSinceMs === undefined) return;
+          traceHostKey(trace, trusted.pinnedSinceMs, {
+            ok: accepted,
+            detail: `pinned: the host presented ${fingerprint(presented)}${accepted ? ", one of the pinned keys" : ", none of the pinned keys"}`,
+            facts: { mode: "pinned", hostKey: fingerprint(presented) },
+          });
+        },
+        onReady: () => {
+          trace?.({
+            step,
+            outcome: "passed",
+            code: "ok",
+            durationMs: elapsedMs(stepStartedAt),
+            detail: `logged in as ${ssh.user} at ${login.address} with the certificate`,
+            facts: login,
+          });
+          step = "ssh-command";
+        },
       });
       return { ...result, durationMs: Math.round(performance.now() - startedAt) };
     } catch (error) {
-      throw error instanceof SshError ? toAccessFault(error, where) : error;
+      const fault = error instanceof SshError ? toAccessFault(error, where) : error;
+      // The host key's own failure was traced where it was decided (CA or pinned).
+      if (step === "ssh-login" && faultCode(fault) !== "ssh:host-key-mismatch")
+        trace?.({
+          step,
+          outcome: "failed",
+          code: faultCode(fault),
+          durationMs: elapsedMs(stepStartedAt),
+          detail: faultDetail(fault),
+          facts: login,
+        });
+      throw fault;
     }
   }
 
+  /** The verified host keys; a failure is traced as step `host-key` before it is thrown. */
   async #trustedHost(
     host: HostTarget,
     endpoint: SshEndpoint,
     timeoutMs: number,
+    trace: Trace | undefined,
   ): Promise<TrustedHost> {
+    const startedAt = performance.now();
+    const mode = this.#options.ssh.hostKey.mode;
+    try {
+      const trusted = await this.#verifiedHost(host, endpoint, timeoutMs);
+      if (trusted.pinnedSinceMs === undefined)
+        traceHostKey(trace, startedAt, {
+          ok: true,
+          detail: `ca: the host certificate for ${endpoint.host} is signed by the host CA ${trusted.caFingerprint ?? "?"}; host key ${fingerprint(trusted.keys[0] ?? Buffer.alloc(0))}`,
+          facts: {
+            mode,
+            ca: trusted.caFingerprint ?? "",
+            hostKey: fingerprint(trusted.keys[0] ?? Buffer.alloc(0)),
+          },
+        });
+      return trusted;
+    } catch (error) {
+      const fault = error instanceof SshError ? toAccessFault(error, `host ${host.id}`) : error;
+      traceHostKey(trace, startedAt, { ok: false, fault, facts: { mode } });
+      throw error;
+    }
+  }
+
+  async #verifiedHost(
+    host: HostTarget,
+    endpoint: SshEndpoint,
+    timeoutMs: number,
+  ): Promise<TrustedHost & { caFingerprint?: string }> {
     const { ssh, signer, pinnedKeys } = this.#options;
     if (ssh.hostKey.mode === "pinned") {
+      const pinnedSinceMs = performance.now();
       const pinned = (await pinnedKeys?.(host)) ?? [];
       const keys = pinned.flatMap((line) => parsedOrNothing(line));
       // cloud-init prints the keys late in the first boot, and EC2 publishes the console output
@@ -107,7 +183,11 @@ export class SshChannel implements HostChannel {
           "host-keys-pending",
           "no pinned host key is known for it yet (its console output shows none)",
         );
-      return { keys: keys.map((k) => k.blob), types: [...new Set(keys.map((k) => k.type))] };
+      return {
+        keys: keys.map((k) => k.blob),
+        types: [...new Set(keys.map((k) => k.type))],
+        pinnedSinceMs,
+      };
     }
     const caKeys = (await signer.hostCaKeys()).flatMap((line) => parsedOrNothing(line));
     if (caKeys.length === 0)
@@ -127,8 +207,33 @@ export class SshChannel implements HostChannel {
         "host-cert-invalid",
         `its host certificate is not valid: ${verdict.reason}`,
       );
-    return { keys: [probe.certificate.key.blob], types: [probe.certificate.key.type] };
+    return {
+      keys: [probe.certificate.key.blob],
+      types: [probe.certificate.key.type],
+      caFingerprint: fingerprint(probe.certificate.signatureKey),
+    };
   }
+}
+
+/** Step `host-key`: which key or CA matched, or why none did. */
+function traceHostKey(
+  trace: Trace | undefined,
+  startedAt: number,
+  verdict:
+    | { ok: true; detail: string; facts: Record<string, string> }
+    | { ok: false; fault?: unknown; detail?: string; facts: Record<string, string> },
+): void {
+  if (trace === undefined) return;
+  const failed = !verdict.ok;
+  const fault = failed ? verdict.fault : undefined;
+  trace({
+    step: "host-key",
+    outcome: failed ? "failed" : "passed",
+    code: failed ? (fault === undefined ? "ssh:host-key-mismatch" : faultCode(fault)) : "ok",
+    durationMs: elapsedMs(startedAt),
+    detail: verdict.detail ?? faultDetail(fault),
+    facts: verdict.facts,
+  });
 }
 
 function parsedOrNothing(line: string): SshPublicKey[] {

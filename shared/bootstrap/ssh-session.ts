@@ -21,6 +21,10 @@ export interface SessionRequest {
   hostKeyTypes: readonly KeyType[];
   script: string;
   timeoutMs: number;
+  /** told which host key the server presented and whether it was accepted (for the trace) */
+  onHostKey?: (key: Buffer, accepted: boolean) => void;
+  /** told when the login succeeded, before the script runs (for the trace) */
+  onReady?: () => void;
 }
 
 export interface SessionResult {
@@ -125,6 +129,7 @@ export function runSession(request: SessionRequest): Promise<SessionResult> {
 
     client.on("ready", () => {
       ready = true;
+      request.onReady?.();
       client.exec("sh -s", (error, stream) => {
         if (error)
           settle(() =>
@@ -155,6 +160,7 @@ export function runSession(request: SessionRequest): Promise<SessionResult> {
       agent: request.agent,
       hostVerifier: (key: Buffer): boolean => {
         hostKeyRefused = !request.hostKeys.some((accepted) => accepted.equals(key));
+        request.onHostKey?.(key, !hostKeyRefused);
         return !hostKeyRefused;
       },
       algorithms: {

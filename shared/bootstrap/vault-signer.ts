@@ -1,4 +1,11 @@
 import type { Config } from "../config/index.ts";
+import {
+  elapsedMs,
+  faultCode,
+  faultDetail,
+  type Trace,
+  type TraceEntry,
+} from "./bootstrap-trace.ts";
 import { AccessFault } from "./host-channel.ts";
 import type { KeySigner, SignRequest } from "./key-signer.ts";
 import { faultFor, type FaultContext } from "./vault-faults.ts";
@@ -99,20 +106,69 @@ export class VaultSigner implements KeySigner {
       path,
       deniedFix: `the AppRole's token policy must grant "update" on ${path}: check the role's token_policies (bao read auth/approle/role/<role>), the policy, bootstrap.vault.sign and bootstrap.vault.namespace`,
     });
-    const answer = await this.#withToken(context, (token) =>
-      this.#http.call({
-        method: "POST",
-        path,
-        token,
-        body: {
-          public_key: request.publicKey,
-          cert_type: "user",
-          valid_principals: principals.join(","),
-          // Vault reads a bare number as seconds; the config holds milliseconds.
-          ttl: `${Math.max(1, Math.round(ttl / 1000))}s`,
-          key_id: request.keyId,
-        },
-      }),
+    // The login's time is its own step: signing's time is what is left.
+    let loginMs = 0;
+    let loginFailed = false;
+    const outer = request.trace;
+    const trace: Trace | undefined =
+      outer &&
+      ((entry: TraceEntry) => {
+        if (entry.step === "vault-login") {
+          loginMs = entry.durationMs ?? 0;
+          loginFailed = entry.outcome === "failed";
+        }
+        outer(entry);
+      });
+    const startedAt = performance.now();
+    const facts = { keyId: request.keyId, principals, ttlS: Math.round(ttl / 1000), path };
+    const signed = await this.#sign(context, request, trace).then(
+      (value) => {
+        trace?.({
+          step: "vault-sign",
+          outcome: "passed",
+          code: "ok",
+          durationMs: Math.max(0, elapsedMs(startedAt) - loginMs),
+          detail: `signed key id ${request.keyId} for ${principals.join(",")}, valid ${facts.ttlS} s (${path})`,
+          facts,
+        });
+        return value;
+      },
+      (error: unknown) => {
+        if (!loginFailed)
+          trace?.({
+            step: "vault-sign",
+            outcome: "failed",
+            code: faultCode(error),
+            durationMs: Math.max(0, elapsedMs(startedAt) - loginMs),
+            detail: faultDetail(error),
+            facts,
+          });
+        throw error;
+      },
+    );
+    return signed;
+  }
+
+  async #sign(context: FaultContext, request: SignRequest, trace?: Trace): Promise<string> {
+    const { mount, role, principals, ttl } = this.#config.sign;
+    const path = `${mount}/sign/${role}`;
+    const answer = await this.#withToken(
+      context,
+      (token) =>
+        this.#http.call({
+          method: "POST",
+          path,
+          token,
+          body: {
+            public_key: request.publicKey,
+            cert_type: "user",
+            valid_principals: principals.join(","),
+            // Vault reads a bare number as seconds; the config holds milliseconds.
+            ttl: `${Math.max(1, Math.round(ttl / 1000))}s`,
+            key_id: request.keyId,
+          },
+        }),
+      trace,
     );
     const data = isRecord(answer) ? answer["data"] : undefined;
     const signed = isRecord(data) ? data["signed_key"] : undefined;
@@ -167,8 +223,9 @@ export class VaultSigner implements KeySigner {
   async #withToken(
     context: FaultContext,
     call: (token: string) => Promise<unknown>,
+    trace?: Trace,
   ): Promise<unknown> {
-    const first = await this.#currentSession();
+    const first = await this.#currentSession(trace);
     try {
       return await call(first.session.token);
     } catch (error) {
@@ -181,7 +238,7 @@ export class VaultSigner implements KeySigner {
       this.#logger?.debug(`Vault answered 403 to ${context.path}: logging in again to retry once`);
       if (this.#session === first.session) this.#session = undefined;
     }
-    const second = await this.#currentSession();
+    const second = await this.#currentSession(trace);
     try {
       return await call(second.session.token);
     } catch (error) {
@@ -189,18 +246,18 @@ export class VaultSigner implements KeySigner {
     }
   }
 
-  async #currentSession(): Promise<CurrentSession> {
+  async #currentSession(trace?: Trace): Promise<CurrentSession> {
     const session = this.#session;
     if (session !== undefined && this.#nowMs() < refreshAtMs(session)) {
       return { session, fresh: false };
     }
-    this.#refreshing ??= this.#refresh(session).finally(() => {
+    this.#refreshing ??= this.#refresh(session, trace).finally(() => {
       this.#refreshing = undefined;
     });
     return this.#refreshing;
   }
 
-  async #refresh(old: VaultSession | undefined): Promise<CurrentSession> {
+  async #refresh(old: VaultSession | undefined, trace?: Trace): Promise<CurrentSession> {
     if (old?.renewable && this.#nowMs() < expiresAtMs(old)) {
       const renewed = await this.#renew(old);
       if (renewed !== undefined) {
@@ -208,7 +265,7 @@ export class VaultSigner implements KeySigner {
         return { session: renewed, fresh: false };
       }
     }
-    const session = await this.#login();
+    const session = await this.#tracedLogin(trace);
     this.#session = session;
     return { session, fresh: true };
   }
@@ -244,6 +301,36 @@ export class VaultSigner implements KeySigner {
     }
     this.#logger?.debug(`renewed the Vault token for ${renewed.leaseMs / 1000} s`);
     return renewed;
+  }
+
+  /** The login, reported as step `vault-login`: the token's lease, never the token. */
+  async #tracedLogin(trace?: Trace): Promise<VaultSession> {
+    const startedAt = performance.now();
+    const { address, namespace } = this.#config;
+    const facts = { address, ...(namespace === undefined ? {} : { namespace }) };
+    const where = `AppRole login at ${address}${namespace === undefined ? "" : ` (namespace ${namespace})`}`;
+    try {
+      const session = await this.#login();
+      trace?.({
+        step: "vault-login",
+        outcome: "passed",
+        code: "ok",
+        durationMs: elapsedMs(startedAt),
+        detail: `${where}: a token for ${session.leaseMs / 1000} s${session.renewable ? ", renewable" : ""}`,
+        facts: { ...facts, tokenTtlS: session.leaseMs / 1000, renewable: session.renewable },
+      });
+      return session;
+    } catch (error) {
+      trace?.({
+        step: "vault-login",
+        outcome: "failed",
+        code: faultCode(error),
+        durationMs: elapsedMs(startedAt),
+        detail: faultDetail(error),
+        facts,
+      });
+      throw error;
+    }
   }
 
   async #login(): Promise<VaultSession> {
