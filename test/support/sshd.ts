@@ -25,6 +25,14 @@ export interface SshdOptions {
   user: string;
   /** signs the host key's public line; without it sshd presents a plain host key only */
   hostCertificate?: (publicKey: string) => Promise<string>;
+  /** the loopback port to listen on; a free one by default */
+  port?: number;
+  /**
+   * A shell script run as root, under `set -e`, in a private mount namespace made for this sshd
+   * just before it starts (`unshare -m --propagation private`): what it mounts is what the
+   * sessions see, as on a host of its own, and it vanishes with sshd. Needs canUnshare().
+   */
+  mountSetup?: string;
 }
 
 export interface Sshd {
@@ -36,6 +44,11 @@ export interface Sshd {
   hostCertificate: string | undefined;
   /** what sshd wrote to stderr so far (-e), for failing tests to show */
   log(): string;
+  /**
+   * Runs a shell script as root in sshd's mount namespace (nsenter), to change what its sessions
+   * see from now on (with mountSetup); rejects when it exits non-zero.
+   */
+  inNamespace(script: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -112,7 +125,7 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
   const userCaFile = join(dir, "trusted-user-ca.pub");
   await writeFile(userCaFile, `${options.userCaKey}\n`);
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const config = join(dir, "sshd_config");
   await writeFile(
     config,
@@ -137,7 +150,26 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
   );
 
   let log = "";
-  const child = spawn(SSHD, ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+  const sshd = [SSHD, "-D", "-e", "-f", config];
+  // unshare and sh exec, so the child's pid is sshd's (its signals reach sshd, and nsenter finds
+  // the namespace through it).
+  const child =
+    options.mountSetup === undefined
+      ? spawn(SSHD, sshd.slice(1), { stdio: ["ignore", "ignore", "pipe"] })
+      : spawn(
+          "unshare",
+          [
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            `set -e\n${options.mountSetup}\nexec "$@"`,
+            "sh",
+            ...sshd,
+          ],
+          { stdio: ["ignore", "ignore", "pipe"] },
+        );
   child.stderr.on("data", (chunk: Buffer) => (log += chunk.toString("utf8")));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async () => {
@@ -151,5 +183,10 @@ export async function startSshd(options: SshdOptions): Promise<Sshd> {
     await stop();
     throw new Error(`sshd did not start: ${log}`, { cause: error });
   }
-  return { host: "127.0.0.1", port, hostKey, hostCertificate, log: () => log, stop };
+  const inNamespace = async (script: string) => {
+    const pid = child.pid;
+    if (pid === undefined) throw new Error("sshd has no pid");
+    await run("nsenter", ["-t", String(pid), "-m", "sh", "-c", `set -e\n${script}`]);
+  };
+  return { host: "127.0.0.1", port, hostKey, hostCertificate, log: () => log, inNamespace, stop };
 }
