@@ -109,7 +109,7 @@ export async function bootstrapCommand(io: CliIo, flags: BootstrapFlags): Promis
         detail:
           verdict.outcome === "passed"
             ? "every step passed: the bootstrap step would record this host as passed"
-            : `the bootstrap step would record ${verdict.step} ${verdict.code}`,
+            : `the bootstrap step would record: ${verdict.step} ${verdict.outcome}, ${verdict.code}`,
         facts: { step: verdict.step },
       });
   }
