@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { TraceEntry } from "../../../shared/bootstrap/bootstrap-trace.ts";
 import {
   ACCESS_SCRIPT,
   ChannelBootstrap,
@@ -225,5 +226,82 @@ describe("ChannelBootstrap", () => {
 
     expect(await results(store)).toEqual([]);
     expect(lines.join("\n")).toContain("claim lost");
+  });
+});
+
+describe("ChannelBootstrap.diagnose (vor-power bootstrap --host)", () => {
+  it("runs the same steps, traces each, and neither claims the host nor records anything", async () => {
+    const channel = new ScriptedChannel(ok());
+    const check: HostCheck = {
+      run: (_h, _c, o) => {
+        o.trace?.({ step: "playpen", outcome: "passed", code: "ok", detail: "/a", facts: {} });
+        return Promise.resolve([
+          { at: o.at, reference: o.reference, outcome: "passed", step: "playpen", code: "ok" },
+        ]);
+      },
+    };
+    const { bootstrap, store } = step(channel, { checks: [check] });
+    const entries: TraceEntry[] = [];
+
+    const diagnosis = await bootstrap.diagnose(
+      "compute",
+      "i-1",
+      { reference: false, trace: (entry) => entries.push(entry) },
+      NOW,
+    );
+
+    expect(diagnosis.host?.id).toBe("i-1");
+    expect(diagnosis.results.map((r) => `${r.step}:${r.outcome}:${r.code}`)).toEqual([
+      "playpen:passed:ok",
+      "all:passed:ok",
+    ]);
+    expect(entries.map((e) => `${e.step}:${e.outcome}:${e.code}`)).toEqual([
+      "access:passed:ok",
+      "playpen:passed:ok",
+    ]);
+    expect(entries[0]?.detail).toBe(`${ACCESS_SCRIPT} answered vor-bootstrap`);
+    // the channel gets the trace too, so it can report signing, host key and login
+    expect(channel.calls[0]?.options.trace).toBeTypeOf("function");
+    expect(await results(store)).toEqual([]);
+    expect(await store.claimHost("compute", "i-1", "other", NOW, 60_000)).not.toBeNull();
+  });
+
+  it("traces a channel's fault at access with its code and message", async () => {
+    const { bootstrap } = step(
+      new ScriptedChannel(new AccessFault("ssh:key-refused", "SSH to host i-1: refused")),
+    );
+    const entries: TraceEntry[] = [];
+
+    const diagnosis = await bootstrap.diagnose(
+      "compute",
+      "i-1",
+      { reference: false, trace: (entry) => entries.push(entry) },
+      NOW,
+    );
+
+    expect(diagnosis.results.map((r) => r.code)).toEqual(["ssh:key-refused"]);
+    expect(entries).toMatchObject([
+      {
+        step: "access",
+        outcome: "failed",
+        code: "ssh:key-refused",
+        detail: "SSH to host i-1: refused",
+      },
+    ]);
+  });
+
+  it("answers no results, and runs nothing, for a host that is not running", async () => {
+    const channel = new ScriptedChannel(ok());
+    const { bootstrap } = step(channel, { hosts: [{ ...running, cloudState: "stopped" }] });
+
+    const diagnosis = await bootstrap.diagnose(
+      "compute",
+      "i-1",
+      { reference: false, trace: () => undefined },
+      NOW,
+    );
+
+    expect(diagnosis).toMatchObject({ host: { cloudState: "stopped" }, results: [] });
+    expect(channel.calls).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
+import type { TraceEntry } from "../../../shared/bootstrap/bootstrap-trace.ts";
 import {
   VaultRequestError,
   type VaultCall,
@@ -459,5 +460,66 @@ describe("VaultSigner.hostCaKeys", () => {
     expect(fault.code).toBe("vault:error");
     expect(fault.message).toContain("bootstrap.ssh.hostKey");
     expect(vault.calls).toEqual([]);
+  });
+});
+
+describe("VaultSigner's trace (vor-power bootstrap --host)", () => {
+  it("reports the login once, then each signing, with ids and lease but no token or secret id", async () => {
+    const vault = fakeVault();
+    const signer = signerOn(vault);
+    const entries: TraceEntry[] = [];
+
+    await signer.signUserKey({ ...KEY, trace: (entry) => entries.push(entry) });
+    await signer.signUserKey({ ...KEY, trace: (entry) => entries.push(entry) });
+
+    expect(entries.map((e) => `${e.step}:${e.outcome}:${e.code}`)).toEqual([
+      "vault-login:passed:ok",
+      "vault-sign:passed:ok",
+      "vault-sign:passed:ok",
+    ]);
+    expect(entries[0]?.facts).toEqual({
+      address: config.address,
+      namespace: "vor",
+      tokenTtlS: 1200,
+      renewable: true,
+    });
+    expect(entries[1]?.facts).toEqual({
+      keyId: KEY.keyId,
+      principals: ["vor-bootstrap", "vor-ops"],
+      ttlS: 300,
+      path: SIGN,
+    });
+    const text = JSON.stringify(entries);
+    expect(text).not.toContain("s.token-1");
+    expect(text).not.toContain(SECRET_ID);
+    expect(text).not.toContain("AAAAcert");
+  });
+
+  it("reports a failed login as the failing step, and no signing after it", async () => {
+    const vault = fakeVault({ login: () => fail(status(400, "invalid secret id")) });
+    const entries: TraceEntry[] = [];
+
+    await expect(
+      signerOn(vault).signUserKey({ ...KEY, trace: (entry) => entries.push(entry) }),
+    ).rejects.toThrow();
+
+    expect(entries.map((e) => `${e.step}:${e.outcome}:${e.code}`)).toEqual([
+      "vault-login:failed:vault:secret-id",
+    ]);
+    expect(JSON.stringify(entries)).not.toContain(SECRET_ID);
+  });
+
+  it("reports a refused signing with its code after a login that passed", async () => {
+    const vault = fakeVault({ sign: () => fail(status(500, "internal")) });
+    const entries: TraceEntry[] = [];
+
+    await expect(
+      signerOn(vault).signUserKey({ ...KEY, trace: (entry) => entries.push(entry) }),
+    ).rejects.toThrow();
+
+    expect(entries.map((e) => `${e.step}:${e.outcome}:${e.code}`)).toEqual([
+      "vault-login:passed:ok",
+      "vault-sign:failed:vault:error",
+    ]);
   });
 });
