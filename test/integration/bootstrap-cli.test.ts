@@ -95,16 +95,18 @@ describe.skipIf(skip)(
     let proxy: CountingProxy;
     let good: Sshd;
     let wrong: Sshd;
+    let uncertified: Sshd;
     let moto: Moto;
     let ec2: EC2Client;
     let dynamo: DynamoDBClient;
     let env: Record<string, string>;
     let configFile: string;
     let playpen: string;
-    const hosts = { good: "", wrong: "", stopped: "" };
+    const hosts = { good: "", wrong: "", stopped: "", uncertified: "" };
     const cleanups: (() => Promise<void>)[] = [];
 
-    const cli = async (...args: string[]) => {
+    const cli = async (...args: string[]) => cliWith(env, ...args);
+    const cliWith = async (env: Record<string, string>, ...args: string[]) => {
       const io = { ...memoryIo(NOW), env };
       const code = await runCli(["bootstrap", "--config", configFile, ...args], io);
       return { code, out: io.stdout.join("\n"), err: io.stderr.join("\n") };
@@ -136,6 +138,9 @@ describe.skipIf(skip)(
       cleanups.push(() => good.stop());
       wrong = await sshd("another-file-system");
       cleanups.push(() => wrong.stop());
+      // no host certificate: a host whose sshd lacks HostCertificate
+      uncertified = await startSshd({ userCaKey: bao.userCaPublicKey, user: user.name });
+      cleanups.push(() => uncertified.stop());
       moto = await startMoto();
       cleanups.push(() => moto.stop());
 
@@ -167,6 +172,7 @@ describe.skipIf(skip)(
       };
       hosts.good = await launch({ "vor:ssh": `${good.host}:${good.port}` });
       hosts.wrong = await launch({ "vor:ssh": `${wrong.host}:${wrong.port}` });
+      hosts.uncertified = await launch({ "vor:ssh": `${uncertified.host}:${uncertified.port}` });
       hosts.stopped = await launch({ "vor:ssh": `${good.host}:${good.port}` });
       await ec2.send(new StopInstancesCommand({ InstanceIds: [hosts.stopped] }));
       await createStateTable(client);
@@ -372,6 +378,27 @@ describe.skipIf(skip)(
       expect(out).toMatch(/host\s+failed\s+[\d.]+ ms {2}host:not-running {2}stopped;/);
       expect(out.split("\n").at(-1)).toContain("not ready: failed at host (host:not-running)");
       expect(proxy.calls.length).toBe(vaultCalls);
+    });
+
+    it("names the Vault login as the failing step when the secret id cannot be read: exit 1", async () => {
+      const { code, out } = await cliWith({ ...env, VOR_TEST_SECRET_ID: "" }, "--host", hosts.good);
+
+      expect(code).toBe(1);
+      expect(out).toMatch(/vault-login\s+failed\s+[\d.]+ ms {2}vault:secret-id {2}AppRole login/);
+      expect(out).not.toMatch(/ssh-login/);
+      expect(out.split("\n").at(-1)).toContain(
+        "not ready: failed at vault-login (vault:secret-id); fix:",
+      );
+    });
+
+    it("names the host key check when the host presents no host certificate: exit 1", async () => {
+      const { code, out } = await cli("--host", hosts.uncertified);
+
+      expect(code).toBe(1);
+      expect(out).toMatch(/host-key\s+failed\s+[\d.]+ ms {2}ssh:host-key-unknown {2}/);
+      expect(out.split("\n").at(-1)).toContain(
+        "not ready: failed at host-key (ssh:host-key-unknown); fix: sshd's HostCertificate",
+      );
     });
 
     it("exits 2 naming --host for a host in no pool", async () => {
