@@ -55,24 +55,30 @@ export function planBlocked(ctx: PoolContext, desired: number): void {
   }
 
   if (blocked.length === 0) {
+    if (protection?.cause === "blocked" && ctx.flags.protected) {
+      // No host is blocked because the block's hosts were stopped (blocked.stop), not because one
+      // passed (that lifts it in the bootstrap pass): the protection holds until
+      // protectionCooldown, so the next demand does not start hosts into the same fault.
+      if (ctx.now - Date.parse(protection.since) >= ctx.pool.protectionCooldown) {
+        ctx.flags.protected = false;
+        poolDecision(
+          ctx,
+          "unprotect",
+          "unprotect.cooldown",
+          `protection (${protection.reason}) lifted after protectionCooldown ${minutes(ctx.pool.protectionCooldown)}; a new probe may start`,
+          [
+            stateEffect({ op: "unprotect" }),
+            stateEffect({ op: "mark", name: "blockedSince", value: null }),
+            stateEffect({ op: "alert-episode-end", key: "protected" }),
+          ],
+        );
+      }
+      return;
+    }
     if (blockedSince !== undefined) {
-      const lift = protection?.cause === "blocked" && ctx.flags.protected;
-      if (lift) ctx.flags.protected = false;
-      poolDecision(
-        ctx,
-        lift ? "unprotect" : "mark",
-        "blocked.ended",
-        "no host is blocked any more",
-        [
-          stateEffect({ op: "mark", name: "blockedSince", value: null }),
-          ...(lift
-            ? [
-                stateEffect({ op: "unprotect" }),
-                stateEffect({ op: "alert-episode-end", key: "protected" }),
-              ]
-            : []),
-        ],
-      );
+      poolDecision(ctx, "mark", "blocked.ended", "no host is blocked any more", [
+        stateEffect({ op: "mark", name: "blockedSince", value: null }),
+      ]);
     }
     return;
   }

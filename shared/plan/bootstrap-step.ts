@@ -78,11 +78,7 @@ export function planBootstrap(ctx: PoolContext): void {
   );
   for (const host of candidates) {
     if (passing.has(host.id)) {
-      ready(
-        ctx,
-        host,
-        ctx.hosts.filter((h) => h.tags.blocked !== undefined && h.id !== host.id),
-      );
+      ready(ctx, host);
       continue;
     }
     if (host.tags.blocked !== undefined && passing.size > 0) {
@@ -133,7 +129,7 @@ export function planReadyRetries(ctx: PoolContext): void {
   }
 }
 
-function ready(ctx: PoolContext, host: HostView, blocked: HostView[]): void {
+function ready(ctx: PoolContext, host: HostView): void {
   const reason =
     host.lifecycle === "adopted"
       ? "adopted host passed every check in place: ready"
@@ -155,11 +151,9 @@ function ready(ctx: PoolContext, host: HostView, blocked: HostView[]): void {
     ctx.counters.consecutiveFailures = 0;
     effects.push(stateEffect({ op: "counters", consecutiveFailures: 0 }));
   }
-  if (
-    blocked.length > 0 &&
-    ctx.snapshot.control.protection?.cause === "blocked" &&
-    ctx.flags.protected
-  ) {
+  // Any host passing ends a block and its protection (DESIGN.md, "Bootstrap"): the probe itself,
+  // when the blocked hosts beside it were stopped.
+  if (ctx.snapshot.control.protection?.cause === "blocked" && ctx.flags.protected) {
     ctx.flags.protected = false;
     effects.push(
       stateEffect({ op: "unprotect" }),

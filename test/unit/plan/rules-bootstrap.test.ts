@@ -589,18 +589,19 @@ describe("plan: blocks and pool protection", () => {
       state: [{ op: "mark", name: "blockedSince", value: null }],
     },
     {
-      rule: "blocked.ended",
-      claim: "lifts a protection the block caused",
+      rule: "unprotect.cooldown",
+      claim:
+        "lifts a block's protection after protectionCooldown when its blocked hosts were stopped",
       at: DAY,
       pool: {
-        hosts: [readyHost("i-1")],
+        hosts: [readyHost("i-1"), offHost("i-2")],
         control: {
-          ...blockedSince("2026-03-04T09:20"),
-          protection: { since: iso("2026-03-04T09:50"), reason: "blocked", cause: "blocked" },
+          ...blockedSince("2026-03-04T08:40"),
+          protection: { since: iso("2026-03-04T08:50"), reason: "blocked", cause: "blocked" },
         },
       },
       kind: "unprotect",
-      state: [{ op: "mark", name: "blockedSince", value: null }, { op: "unprotect" }],
+      state: [{ op: "unprotect" }, { op: "mark", name: "blockedSince", value: null }],
     },
     {
       rule: "protect.blocked",
@@ -751,6 +752,41 @@ describe("plan: blocks and pool protection", () => {
       kind: "ready",
       rule: "bootstrap.passed",
       state: [{ op: "unprotect" }],
+    });
+  });
+
+  it("keeps a block's protection once its blocked hosts were stopped, none having passed, until protectionCooldown", () => {
+    // blocked.stop stopped the pool's blocked hosts (the probe too, desired being 0): no host is
+    // blocked now, yet the fault was never seen to end. Lifting the protection here would start
+    // the next demand's hosts into the same fault.
+    const result = planAt(DAY, {
+      hosts: [offHost("i-2")],
+      control: {
+        ...blockedSince("2026-03-04T09:20"),
+        protection: { since: iso("2026-03-04T09:30"), reason: "blocked", cause: "blocked" },
+      },
+    });
+
+    expect(result.decisions.filter((d) => d.kind === "unprotect")).toEqual([]);
+    expect(result.decisions.filter((d) => d.rule === "blocked.ended")).toEqual([]);
+    expect(startsIn(result)).toEqual([]);
+    expect(poolDecisionWith(result, "freeze.protected").kind).toBe("freeze");
+  });
+
+  it("bootstrap.passed lifts a block's protection when the probe itself passes, no other host blocked", () => {
+    const result = planAt(DAY, {
+      hosts: [blocked("i-1"), offHost("i-2")],
+      control: {
+        ...blockedSince("2026-03-04T09:20"),
+        protection: { since: iso("2026-03-04T09:50"), reason: "blocked", cause: "blocked" },
+        bootstrapResults: { "i-1": [bootstrapResult("2026-03-04T09:59:30", "passed")] },
+      },
+    });
+
+    expectDecision(decisionFor(result, "i-1"), {
+      kind: "ready",
+      rule: "bootstrap.passed",
+      state: [{ op: "unprotect" }, { op: "mark", name: "blockedSince", value: null }],
     });
   });
 
