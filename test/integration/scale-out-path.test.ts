@@ -370,7 +370,7 @@ describe.skipIf(skip)(
       expect(countedTags(after)).toEqual({});
     }, 180_000);
 
-    it("a shared-storage outage: the reference fails too, so hosts are blocked, nothing counted; past blockedTimeout the pool is protected and all blocked hosts but the probe stop", async () => {
+    it("a shared-storage outage: the reference fails too, so hosts are blocked, nothing counted; past blockedTimeout the pool is protected and its blocked hosts stop but the probe (the probe too at desired 0); protection holds until protectionCooldown", async () => {
       // A run needs three hosts: desired stays 3, so one blocked host is kept as the probe.
       live.midtier.answer({
         kind: "json",
@@ -401,7 +401,10 @@ describe.skipIf(skip)(
       );
       // The outage reaches the ready host too: its marker is gone.
       await readySsh.inNamespace(`rm ${shellQuote(join(playpen, MARKER.file))}`);
-      const deps = await install("outage", clock, { blockedTimeout: "10m" });
+      const deps = await install("outage", clock, {
+        blockedTimeout: "10m",
+        protectionCooldown: "20m",
+      });
       const code = `playpen:${playpen}:marker`;
       const startsBefore = live.recorder.callsOf("StartInstances").length;
 
@@ -480,6 +483,7 @@ describe.skipIf(skip)(
       expect(stopped).toHaveLength(1);
       const stoppedKey = stopped[0] === fresh ? "fresh" : "older";
       const probeKey = stoppedKey === "fresh" ? "older" : "fresh";
+      const probeId = probeKey === "fresh" ? fresh : older;
       expect(atTimeout[stoppedKey]).toMatchObject({
         state: "stopped",
         tags: { "vor:lifecycle": "stopping", "vor:stop-cause": "blocked" },
@@ -491,6 +495,46 @@ describe.skipIf(skip)(
       for (const view of views.slice(12)) expect(view[probeKey]).toMatchObject(blocked);
       // Protected: capacity (2) is below desired (3), yet no host starts.
       expect(views[14]?.newer?.state).toBe("stopped");
+
+      // The run is gone: with desired 0 the probe is stopped too, nothing counted.
+      live.midtier.answer({ kind: "json", body: [] });
+      await tickAt(clock, at(15));
+      expect(await readHost(live.ec2, probeId)).toMatchObject({
+        state: "stopped",
+        tags: { "vor:lifecycle": "stopping", "vor:stop-cause": "blocked" },
+      });
+      await tickAt(clock, at(16));
+      for (const view of await readHosts(live.ec2, [fresh, older])) {
+        expect(view).toMatchObject({ state: "stopped", tags: { "vor:lifecycle": "off" } });
+        expect(view.tags["vor:attempts"]).toBeUndefined();
+        expect(view.tags["vor:failure"]).toBeUndefined();
+      }
+      // No host is blocked now, but none passed: the protection holds until protectionCooldown,
+      // so a run arriving meanwhile starts no host into the same fault.
+      live.midtier.answer({
+        kind: "json",
+        body: [{ id: "r-out-2", status: "queued", pool: "outage", hosts: 2, hostIds: [] }],
+      });
+      for (const minute of [17, 20, 31]) {
+        await tickAt(clock, at(minute));
+        expect((await deps.ports.store.readPool("outage")).protection?.since).toBe(at(12));
+      }
+      expect(
+        live.recorder
+          .callsOf("StartInstances")
+          .slice(startsBefore)
+          .flatMap((c) => c.instanceIds),
+      ).toEqual([older]);
+      // protectionCooldown (20m) after it began: lifted, and a host starts as the next probe: the
+      // one off longest, not one of those the block stopped.
+      await tickAt(clock, at(32));
+      expect((await deps.ports.store.readPool("outage")).protection).toBeNull();
+      expect(
+        live.recorder
+          .callsOf("StartInstances")
+          .slice(startsBefore)
+          .flatMap((c) => c.instanceIds),
+      ).toEqual([older, newer]);
     }, 240_000);
 
     it("a slow boot: unreachable within bootGrace counts nothing; once sshd is up the host becomes ready", async () => {
