@@ -357,10 +357,12 @@ function stoppingHost(ctx: PoolContext, host: HostView): void {
           ...(cause === "scale-in" || cause === "ops" || cause === "ops-force"
             ? registry(ctx, host, "deregister")
             : []),
+          // A host the block stopped is off, not blocked: its next start bootstraps afresh.
           lifecycleTags(ctx, host, "off", reason, {}, [
             TAG.stopCause,
             TAG.idleSince,
             TAG.drainConfirmed,
+            TAG.blocked,
           ]),
         ],
         "off",

@@ -450,6 +450,26 @@ describe("plan: the lifecycle table", () => {
     });
   });
 
+  it("lifecycle.stopped removes vor:blocked from a host the block stopped: off, nothing held", () => {
+    const result = planAt(NIGHT, {
+      hosts: [
+        host("i-1", "stopped", {
+          lifecycle: "stopping",
+          stopCause: "blocked",
+          blocked: "vault:sealed",
+          since: iso("2026-03-04T20:58"),
+        }),
+      ],
+    });
+
+    expectDecision(decisionFor(result, "i-1"), {
+      kind: "mark",
+      rule: "lifecycle.stopped",
+      becomes: "off",
+      removes: [TAG.stopCause, TAG.blocked],
+    });
+  });
+
   it("lifecycle.stopped writes vor:since, so restartCooldown counts from the stop", () => {
     const result = planAt(NIGHT, {
       hosts: [
