@@ -101,12 +101,20 @@ export class SshChannel implements HostChannel {
         script,
         timeoutMs: remainingMs(),
         onHostKey: (presented, accepted) => {
-          if (trusted.pinnedSinceMs === undefined) return;
-          traceHostKey(trace, trusted.pinnedSinceMs, {
-            ok: accepted,
-            detail: `pinned: the host presented ${fingerprint(presented)}${accepted ? ", one of the pinned keys" : ", none of the pinned keys"}`,
-            facts: { mode: "pinned", hostKey: fingerprint(presented) },
-          });
+          const facts = { mode: ssh.hostKey.mode, hostKey: fingerprint(presented) };
+          if (trusted.pinnedSinceMs !== undefined)
+            traceHostKey(trace, trusted.pinnedSinceMs, {
+              ok: accepted,
+              detail: `pinned: the host presented ${facts.hostKey}${accepted ? ", one of the pinned keys" : ", none of the pinned keys"}`,
+              facts,
+            });
+          // mode ca: the session's key must be the certified one the probe verified
+          else if (!accepted)
+            traceHostKey(trace, stepStartedAt, {
+              ok: false,
+              detail: `ca: the session's host key ${facts.hostKey} is not the certified key the probe saw`,
+              facts,
+            });
         },
         onReady: () => {
           trace?.({

@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TraceEntry } from "../../shared/bootstrap/bootstrap-trace.ts";
 import { ChannelBootstrap } from "../../shared/bootstrap/channel-bootstrap.ts";
 import type { HostTarget } from "../../shared/bootstrap/host-channel.ts";
 import type { KeySigner } from "../../shared/bootstrap/key-signer.ts";
@@ -290,6 +291,97 @@ describe.skipIf(skip)("SshChannel against sshd and OpenBao", () => {
       } finally {
         await otherCa.remove();
       }
+    });
+  });
+
+  describe("the trace of each part (vor-power bootstrap --host)", () => {
+    const traced = async (channel: SshChannel, target: HostTarget) => {
+      const entries: TraceEntry[] = [];
+      const outcome = await channel
+        .run(target, "id -un", {
+          timeoutMs: TIMEOUT_MS,
+          runId: "vor-power/trace",
+          trace: (entry) => entries.push(entry),
+        })
+        .then(
+          () => "ran",
+          (error: unknown) => (error instanceof Error ? error.message : "?"),
+        );
+      return { outcome, entries, steps: entries.map((e) => `${e.step}:${e.outcome}:${e.code}`) };
+    };
+
+    it("mode ca: login, signing, the CA that matched, the SSH login; no key or certificate", async () => {
+      const { outcome, entries, steps } = await traced(
+        channelWith(signerFor({ vault: userSign() })),
+        hostAt(sshd),
+      );
+
+      expect(outcome).toBe("ran");
+      expect(steps).toEqual([
+        "vault-login:passed:ok",
+        "vault-sign:passed:ok",
+        "host-key:passed:ok",
+        "ssh-login:passed:ok",
+      ]);
+      expect(entries[2]?.facts).toEqual({
+        mode: "ca",
+        ca: fingerprintOf(bao.hostCaPublicKey),
+        hostKey: fingerprintOf(sshd.hostKey),
+      });
+      expect(entries[3]?.facts).toEqual({ user: user.name, address: `${sshd.host}:${sshd.port}` });
+      const text = JSON.stringify(entries);
+      expect(text).not.toContain(secretId);
+      expect(text).not.toContain("cert-v01@openssh.com");
+      expect(text).not.toContain(sshd.hostKey.split(" ")[1]);
+    });
+
+    it("mode pinned: names the key the host presented, matched or not; a mismatch logs in nothing", async () => {
+      const otherCa = await createTestCa();
+      try {
+        const wrongKey = (await otherCa.newKeyFile("not-the-host")).publicKey;
+        const signer = signerFor({ vault: userSign() });
+        const pinned = { hostKey: { mode: "pinned" as const } };
+
+        const right = await traced(channelWith(signer, pinned, [sshd.hostKey]), hostAt(sshd));
+        const wrong = await traced(channelWith(signer, pinned, [wrongKey]), hostAt(sshd));
+
+        expect(right.steps).toEqual([
+          "vault-login:passed:ok",
+          "vault-sign:passed:ok",
+          "host-key:passed:ok",
+          "ssh-login:passed:ok",
+        ]);
+        expect(right.entries[2]?.detail).toContain(
+          `presented ${fingerprintOf(sshd.hostKey)}, one of the pinned keys`,
+        );
+        expect(wrong.steps).toEqual([
+          "vault-sign:passed:ok",
+          "host-key:failed:ssh:host-key-mismatch",
+        ]);
+        expect(wrong.entries[1]?.facts).toEqual({
+          mode: "pinned",
+          hostKey: fingerprintOf(sshd.hostKey),
+        });
+      } finally {
+        await otherCa.remove();
+      }
+    });
+
+    it("a refused certificate fails at ssh-login with ssh:key-refused", async () => {
+      const signer = signerFor({
+        vault: {
+          sign: { mount: USER_CA_MOUNT, role: SIGN_ROLE, principals: [PRINCIPAL], ttl: 60_000 },
+        },
+      });
+
+      const { steps } = await traced(channelWith(signer), hostAt(sshd));
+
+      expect(steps).toEqual([
+        "vault-login:passed:ok",
+        "vault-sign:passed:ok",
+        "host-key:passed:ok",
+        "ssh-login:failed:ssh:key-refused",
+      ]);
     });
   });
 
