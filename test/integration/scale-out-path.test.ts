@@ -492,6 +492,7 @@ describe.skipIf(skip)(
         state: "stopped",
         tags: { "vor:lifecycle": "off" },
       });
+      expect(views[14]?.[stoppedKey]?.tags["vor:blocked"]).toBeUndefined();
       for (const view of views.slice(12)) expect(view[probeKey]).toMatchObject(blocked);
       // Protected: capacity (2) is below desired (3), yet no host starts.
       expect(views[14]?.newer?.state).toBe("stopped");
@@ -508,6 +509,7 @@ describe.skipIf(skip)(
         expect(view).toMatchObject({ state: "stopped", tags: { "vor:lifecycle": "off" } });
         expect(view.tags["vor:attempts"]).toBeUndefined();
         expect(view.tags["vor:failure"]).toBeUndefined();
+        expect(view.tags["vor:blocked"]).toBeUndefined();
       }
       // No host is blocked now, but none passed: the protection holds until protectionCooldown,
       // so a run arriving meanwhile starts no host into the same fault.
