@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import {
   CreateTagsCommand,
@@ -398,6 +400,26 @@ describe.skipIf(skip)(
       expect(out).toMatch(/host-key\s+failed\s+[\d.]+ ms {2}ssh:host-key-unknown {2}/);
       expect(out.split("\n").at(-1)).toContain(
         "not ready: failed at host-key (ssh:host-key-unknown); fix: sshd's HostCertificate",
+      );
+    });
+
+    it("runs as the real binary (npx vor-power bootstrap) with the same steps and exit code", async () => {
+      const answer = await promisify(execFile)(
+        "npx",
+        ["--no-install", "vor-power", "bootstrap", "--config", configFile, "--host", hosts.wrong],
+        { encoding: "utf8", env: { ...process.env, ...env } },
+      ).then(
+        ({ stdout }) => ({ code: 0, stdout }),
+        (error: unknown) => {
+          const failed = error as { code?: number; stdout?: string };
+          return { code: failed.code ?? -1, stdout: failed.stdout ?? "" };
+        },
+      );
+
+      expect(answer.code).toBe(1);
+      expect(answer.stdout).toContain(`bootstrap of ${hosts.wrong} (pool compute): a diagnosis`);
+      expect(answer.stdout.trimEnd().split("\n").at(-1)).toContain(
+        `not ready: failed at playpen (playpen:${playpen}:marker)`,
       );
     });
 
