@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { ACCESS_SCRIPT, targetOf } from "../../shared/bootstrap/channel-bootstrap.ts";
-import type { TraceEntry } from "../../shared/bootstrap/bootstrap-trace.ts";
+import type { Trace, TraceEntry } from "../../shared/bootstrap/bootstrap-trace.ts";
 import { AccessFault } from "../../shared/bootstrap/host-channel.ts";
 import { PLAYPEN_CHECKS } from "../../shared/bootstrap/playpen-check.ts";
+import type { PoolBootstrap } from "../../shared/bootstrap/pool-bootstrap.ts";
 import { resolveEndpoint } from "../../shared/bootstrap/ssh-address.ts";
 import type { Config } from "../../shared/config/index.ts";
 import type { BootstrapResult, HostSnapshot } from "../../shared/plan/snapshot.ts";
@@ -91,28 +92,10 @@ export async function bootstrapCommand(io: CliIo, flags: BootstrapFlags): Promis
   }
 
   const steps: TraceEntry[] = [hostEntry];
-  let results: BootstrapResult[] = [];
-  if (hostEntry.outcome === "passed") {
-    const diagnosis = await bootstrap.diagnose(
-      found.pool,
-      flags.host,
-      { reference: false, trace: (entry) => steps.push(entry) },
-      io.now(),
-    );
-    results = diagnosis?.results ?? [];
-    const verdict = results.at(-1);
-    if (verdict !== undefined)
-      steps.push({
-        step: "verdict",
-        outcome: verdict.outcome === "passed" ? "passed" : "failed",
-        code: verdict.code,
-        detail:
-          verdict.outcome === "passed"
-            ? "every step passed: the bootstrap step would record this host as passed"
-            : `the bootstrap step would record: ${verdict.step} ${verdict.outcome}, ${verdict.code}`,
-        facts: { step: verdict.step },
-      });
-  }
+  const results =
+    hostEntry.outcome === "passed"
+      ? await diagnose(bootstrap, found, io.now(), (entry) => steps.push(entry))
+      : [];
   const failed = steps.find((s) => s.outcome === "failed");
   if (flags.json === true)
     io.out(
@@ -145,6 +128,44 @@ export async function bootstrapCommand(io: CliIo, flags: BootstrapFlags): Promis
     );
   }
   return failed === undefined ? EXIT.done : EXIT.failed;
+}
+
+/** The bootstrap step's own steps, traced; then its verdict as a step of its own. */
+async function diagnose(
+  bootstrap: PoolBootstrap,
+  found: Found,
+  now: Date,
+  trace: Trace,
+): Promise<BootstrapResult[]> {
+  const diagnosis = await bootstrap.diagnose(
+    found.pool,
+    found.host.id,
+    { reference: false, trace },
+    now,
+  );
+  const results = diagnosis?.results ?? [];
+  const verdict = results.at(-1);
+  if (verdict === undefined)
+    // stopped between the two listings: the bootstrap step would have done nothing either
+    trace({
+      step: "verdict",
+      outcome: "failed",
+      code: "host:not-running",
+      detail: "the host was no longer running when the steps began",
+      facts: {},
+    });
+  else
+    trace({
+      step: "verdict",
+      outcome: verdict.outcome === "passed" ? "passed" : "failed",
+      code: verdict.code,
+      detail:
+        verdict.outcome === "passed"
+          ? "every step passed: the bootstrap step would record this host as passed"
+          : `the bootstrap step would record: ${verdict.step} ${verdict.outcome}, ${verdict.code}`,
+      facts: { step: verdict.step },
+    });
+  return results;
 }
 
 /** The host in whichever pool lists it; an unknown host is bad input (exit 2). */
