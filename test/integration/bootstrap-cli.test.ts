@@ -104,7 +104,7 @@ describe.skipIf(skip)(
     let env: Record<string, string>;
     let configFile: string;
     let playpen: string;
-    const hosts = { good: "", wrong: "", stopped: "", uncertified: "" };
+    const hosts = { good: "", wrong: "", stopped: "", uncertified: "", ssm: "" };
     const cleanups: (() => Promise<void>)[] = [];
 
     const cli = async (...args: string[]) => cliWith(env, ...args);
@@ -149,7 +149,7 @@ describe.skipIf(skip)(
       const client = { ...MOTO_CLIENT, endpoint: moto.endpoint };
       ec2 = new EC2Client(client);
       dynamo = new DynamoDBClient(client);
-      const launch = async (tags: Record<string, string>) => {
+      const launch = async (tags: Record<string, string>, pool = "compute") => {
         const run = await ec2.send(
           new RunInstancesCommand({
             ImageId: "ami-12c6146b",
@@ -164,7 +164,7 @@ describe.skipIf(skip)(
           new CreateTagsCommand({
             Resources: [id],
             Tags: Object.entries({
-              "vor:pool": "compute",
+              "vor:pool": pool,
               "vor:lifecycle": "bootstrapping",
               ...tags,
             }).map(([Key, Value]) => ({ Key, Value })),
@@ -175,6 +175,7 @@ describe.skipIf(skip)(
       hosts.good = await launch({ "vor:ssh": `${good.host}:${good.port}` });
       hosts.wrong = await launch({ "vor:ssh": `${wrong.host}:${wrong.port}` });
       hosts.uncertified = await launch({ "vor:ssh": `${uncertified.host}:${uncertified.port}` });
+      hosts.ssm = await launch({}, "agent");
       hosts.stopped = await launch({ "vor:ssh": `${good.host}:${good.port}` });
       await ec2.send(new StopInstancesCommand({ InstanceIds: [hosts.stopped] }));
       await createStateTable(client);
@@ -184,7 +185,13 @@ describe.skipIf(skip)(
           ["runSchedules", undefined],
           ["signals.rabbitmq", undefined],
           ["alerts", undefined],
-          ["pools", { compute: { min: 0, max: 4, channel: "ssh" } }],
+          [
+            "pools",
+            {
+              compute: { min: 0, max: 4, channel: "ssh" },
+              agent: { min: 0, max: 2, channel: "ssm" },
+            },
+          ],
           [
             "bootstrap.vault",
             {
@@ -423,11 +430,33 @@ describe.skipIf(skip)(
       );
     });
 
+    it("an SSM pool's host: access through Run Command, then the playpen script's answer (moto runs nothing)", async () => {
+      const vaultCalls = proxy.calls.length;
+
+      const { code, out } = await cli("--host", hosts.ssm, "--json");
+
+      const answer = JSON.parse(out) as { steps: TraceEntry[] };
+      expect(code).toBe(1);
+      expect(answer.steps.map((s) => `${s.step}:${s.outcome}:${s.code}`)).toEqual([
+        "host:passed:ok",
+        "access:passed:ok",
+        // moto's SSM answers success with no output: no report to read
+        "playpen:failed:playpen:check-failed",
+        "verdict:failed:playpen:check-failed",
+      ]);
+      expect(answer.steps[0]?.facts).toMatchObject({
+        pool: "agent",
+        channel: "ssm",
+        address: `instance ${hosts.ssm}`,
+      });
+      expect(proxy.calls.length).toBe(vaultCalls);
+    });
+
     it("exits 2 naming --host for a host in no pool", async () => {
       const { code, err } = await cli("--host", "i-00000000000000000");
 
       expect(code).toBe(2);
-      expect(err).toContain("--host: no host i-00000000000000000 in any pool (compute)");
+      expect(err).toContain("--host: no host i-00000000000000000 in any pool (compute, agent)");
     });
   },
 );
