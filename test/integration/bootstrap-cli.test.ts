@@ -21,9 +21,7 @@ import { rawConfigWith } from "../support/config-builder.ts";
 import { canUnshare } from "../support/mount-namespace.ts";
 import {
   BAO_FIX,
-  HOST_CA_MOUNT,
   HOST_PRINCIPALS,
-  NAMESPACE,
   PRINCIPAL,
   SIGN_ROLE,
   USER_CA_MOUNT,
@@ -33,6 +31,7 @@ import {
   startOpenBao,
   type CountingProxy,
   type OpenBao,
+  sshAccessConfig,
 } from "../support/openbao.ts";
 import { MOTO_CLIENT, missing, motoInstalled, startMoto, type Moto } from "../support/services.ts";
 import {
@@ -192,23 +191,7 @@ describe.skipIf(skip)(
               agent: { min: 0, max: 2, channel: "ssm" },
             },
           ],
-          [
-            "bootstrap.vault",
-            {
-              address: proxy.address,
-              namespace: NAMESPACE,
-              approle: { roleId: bao.roleIds.signer, secretId: { fromEnv: "VOR_TEST_SECRET_ID" } },
-              sign: { mount: USER_CA_MOUNT, role: SIGN_ROLE, principals: [user.name], ttl: "2m" },
-            },
-          ],
-          [
-            "bootstrap.ssh",
-            {
-              user: user.name,
-              address: "tag:vor:ssh",
-              hostKey: { mode: "ca", mount: HOST_CA_MOUNT },
-            },
-          ],
+          ...sshAccessConfig({ ...bao, address: proxy.address }, user.name),
           [
             "bootstrap.playpens",
             [

@@ -26,15 +26,12 @@ import {
 } from "../support/live-handlers.ts";
 import {
   BAO_FIX,
-  HOST_CA_MOUNT,
   HOST_PRINCIPALS,
-  NAMESPACE,
   PRINCIPAL,
-  SIGN_ROLE,
-  USER_CA_MOUNT,
   openBaoInstalled,
   startOpenBao,
   type OpenBao,
+  sshAccessConfig,
 } from "../support/openbao.ts";
 import { freePort, missing, motoInstalled } from "../support/services.ts";
 import {
@@ -140,32 +137,10 @@ describe.skipIf(skip)(
 
     /** The pool on the SSH channel with one playpen (a tmpfs here), `settings` on top. */
     const config = (pool: string, settings: Record<string, unknown> = {}) =>
-      poolConfig(
-        live,
-        pool,
-        { channel: "ssh", ...settings },
-        [
-          "bootstrap.vault",
-          {
-            address: bao.address,
-            namespace: NAMESPACE,
-            approle: { roleId: bao.roleIds.signer, secretId: { fromEnv: "VOR_TEST_SECRET_ID" } },
-            sign: { mount: USER_CA_MOUNT, role: SIGN_ROLE, principals: [user.name], ttl: "2m" },
-          },
-        ],
-        [
-          "bootstrap.ssh",
-          {
-            user: user.name,
-            address: "tag:vor:ssh",
-            hostKey: { mode: "ca", mount: HOST_CA_MOUNT },
-          },
-        ],
-        [
-          "bootstrap.playpens",
-          [{ path: playpen, fsTypes: ["tmpfs"], runAs: user.name, marker: MARKER }],
-        ],
-      );
+      poolConfig(live, pool, { channel: "ssh", ...settings }, ...sshAccessConfig(bao, user.name), [
+        "bootstrap.playpens",
+        [{ path: playpen, fsTypes: ["tmpfs"], runAs: user.name, marker: MARKER }],
+      ]);
 
     /**
      * A clock starting now (the next whole second), so moto's launch times, which are real, are

@@ -7,15 +7,12 @@ import { createStateTable } from "../support/aws-fixture.ts";
 import { rawConfigWith } from "../support/config-builder.ts";
 import {
   BAO_FIX,
-  HOST_CA_MOUNT,
   HOST_PRINCIPALS,
-  NAMESPACE,
   PRINCIPAL,
-  SIGN_ROLE,
-  USER_CA_MOUNT,
   openBaoInstalled,
   startOpenBao,
   type OpenBao,
+  sshAccessConfig,
 } from "../support/openbao.ts";
 import { MOTO_CLIENT, missing, motoInstalled, startMoto, type Moto } from "../support/services.ts";
 import {
@@ -65,23 +62,7 @@ describe.skipIf(skip)("wireAws's bootstrap step (OpenBao, sshd, moto)", () => {
             agent: { min: 0, max: 2, channel: "ssm" },
           },
         ],
-        [
-          "bootstrap.vault",
-          {
-            address: bao.address,
-            namespace: NAMESPACE,
-            approle: { roleId: bao.roleIds.signer, secretId: { fromEnv: "VOR_TEST_SECRET_ID" } },
-            sign: { mount: USER_CA_MOUNT, role: SIGN_ROLE, principals: [user.name], ttl: "2m" },
-          },
-        ],
-        [
-          "bootstrap.ssh",
-          {
-            user: user.name,
-            address: "tag:vor:ssh",
-            hostKey: { mode: "ca", mount: HOST_CA_MOUNT },
-          },
-        ],
+        ...sshAccessConfig(bao, user.name),
         // moto's SSM runs no command: access alone is what these hosts can prove
         ["bootstrap.playpens", []],
         ...changes,

@@ -455,6 +455,32 @@ async function listen(server: Server | HttpServer): Promise<number> {
 }
 
 /** A fresh ed25519 key pair from ssh-keygen: the public key line and the private key's path. */
+/**
+ * The config changes (for rawConfigWith) of a pool reaching its hosts over SSH with this server's
+ * signatures: AppRole `signer` (its secret id from VOR_TEST_SECRET_ID), certificates for `user`,
+ * hosts verified against the host CA and dialled at the address in their `vor:ssh` tag.
+ */
+export function sshAccessConfig(
+  vault: { address: string; roleIds: Record<AppRoleName, string> },
+  user: string,
+): [string, unknown][] {
+  return [
+    [
+      "bootstrap.vault",
+      {
+        address: vault.address,
+        namespace: NAMESPACE,
+        approle: { roleId: vault.roleIds.signer, secretId: { fromEnv: "VOR_TEST_SECRET_ID" } },
+        sign: { mount: USER_CA_MOUNT, role: SIGN_ROLE, principals: [user], ttl: "2m" },
+      },
+    ],
+    [
+      "bootstrap.ssh",
+      { user, address: "tag:vor:ssh", hostKey: { mode: "ca", mount: HOST_CA_MOUNT } },
+    ],
+  ];
+}
+
 export function ephemeralKey(): { publicKey: string; privateKeyPath: string } {
   const dir = mkdtempSync(join(tmpdir(), "vor-power-vault-"));
   const privateKeyPath = join(dir, "id_ed25519");
