@@ -60,18 +60,7 @@ export function planBlocked(ctx: PoolContext, desired: number): void {
       // passed (that lifts it in the bootstrap pass): the protection holds until
       // protectionCooldown, so the next demand does not start hosts into the same fault.
       if (ctx.now - Date.parse(protection.since) >= ctx.pool.protectionCooldown) {
-        ctx.flags.protected = false;
-        poolDecision(
-          ctx,
-          "unprotect",
-          "unprotect.cooldown",
-          `protection (${protection.reason}) lifted after protectionCooldown ${minutes(ctx.pool.protectionCooldown)}; a new probe may start`,
-          [
-            stateEffect({ op: "unprotect" }),
-            stateEffect({ op: "mark", name: "blockedSince", value: null }),
-            stateEffect({ op: "alert-episode-end", key: "protected" }),
-          ],
-        );
+        liftAfterCooldown(ctx, protection.reason);
       }
       return;
     }
@@ -104,18 +93,7 @@ export function planBlocked(ctx: PoolContext, desired: number): void {
     ctx.now - Date.parse(protection.since) >= ctx.pool.protectionCooldown
   ) {
     // Cooldown over: stop the probe still blocked, so a different off host may start as the next probe.
-    ctx.flags.protected = false;
-    poolDecision(
-      ctx,
-      "unprotect",
-      "unprotect.cooldown",
-      `protection (${protection.reason}) lifted after protectionCooldown ${minutes(ctx.pool.protectionCooldown)}; a new probe may start`,
-      [
-        stateEffect({ op: "unprotect" }),
-        stateEffect({ op: "mark", name: "blockedSince", value: null }),
-        stateEffect({ op: "alert-episode-end", key: "protected" }),
-      ],
-    );
+    liftAfterCooldown(ctx, protection.reason);
     for (const host of stoppable)
       stopBlocked(
         ctx,
@@ -152,6 +130,22 @@ export function planBlocked(ctx: PoolContext, desired: number): void {
       [],
     );
   }
+}
+
+/** A block's protection lifted after protectionCooldown: a new probe may start. */
+function liftAfterCooldown(ctx: PoolContext, reason: string): void {
+  ctx.flags.protected = false;
+  poolDecision(
+    ctx,
+    "unprotect",
+    "unprotect.cooldown",
+    `protection (${reason}) lifted after protectionCooldown ${minutes(ctx.pool.protectionCooldown)}; a new probe may start`,
+    [
+      stateEffect({ op: "unprotect" }),
+      stateEffect({ op: "mark", name: "blockedSince", value: null }),
+      stateEffect({ op: "alert-episode-end", key: "protected" }),
+    ],
+  );
 }
 
 function stopBlocked(ctx: PoolContext, host: HostView, reason: string): void {
