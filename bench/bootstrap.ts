@@ -32,14 +32,11 @@ import {
   startOpenBao,
 } from "../test/support/openbao.ts";
 import { SSHD, createTestUser, startSshd } from "../test/support/sshd.ts";
+import { percentile } from "./stats.ts";
 
 const SAMPLES = 30;
 const WARMUP = 3;
 const MARKER = { file: ".vor-playpen", content: "vor-bench" };
-
-/** Nearest-rank percentile of a sorted, non-empty list. */
-const percentile = (sorted: readonly number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 
 /** The parts of one bootstrap, in milliseconds, from its trace and its wall time. */
 function partsOf(entries: readonly TraceEntry[], totalMs: number): Record<string, number> {

@@ -17,6 +17,7 @@ import {
   type LatencyResult,
   type Sample,
 } from "./handler-latency.ts";
+import { median, percentile, sortedOf } from "./stats.ts";
 
 const WARMUP = 5;
 const SAMPLES = 60;
@@ -24,19 +25,12 @@ const SPAWNS = 10;
 const HANDLERS = ["tick", "run-submitted", "host-state-change", "ops"] as const;
 const ROOT = resolve(import.meta.dirname, "..");
 
-const sorted = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
-/** Nearest-rank percentile of a non-empty list. */
-function percentile(xs: readonly number[], p: number): number {
-  const s = sorted(xs);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN;
-}
-const median = (xs: readonly number[]) => percentile(xs, 50);
 const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1).padStart(7) : "      -");
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`.padStart(11);
 
 function row(label: string, xs: readonly number[]): string {
   if (xs.length === 0) return `  ${label.padEnd(54)} (no samples)`;
-  const s = sorted(xs);
+  const s = sortedOf(xs);
   return `  ${label.padEnd(54)}${ms(median(s))}${ms(percentile(s, 95))}${ms(s[0] ?? Number.NaN)}${ms(s.at(-1) ?? Number.NaN)}`;
 }
 

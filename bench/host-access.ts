@@ -25,14 +25,11 @@ import {
 } from "../test/support/openbao.ts";
 import { SSHD, createTestUser, startSshd } from "../test/support/sshd.ts";
 import { existsSync } from "node:fs";
+import { percentile } from "./stats.ts";
 
 const SAMPLES = 30;
 const WARMUP = 3;
 const TIMEOUT_MS = 15_000;
-
-/** Nearest-rank percentile of a sorted, non-empty list. */
-const percentile = (sorted: readonly number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 
 async function measure(label: string, once: () => Promise<unknown>): Promise<void> {
   for (let i = 0; i < WARMUP; i++) await once();
